@@ -1,0 +1,178 @@
+"""The outcome of one solve: the same fields whatever solved it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import InfeasibleError, NoSolutionError, SolveError
+
+if TYPE_CHECKING:
+    from .problem import Problem
+    from .verify import Violation
+
+__all__ = ["Status", "Result", "relative_gap"]
+
+
+class Status(enum.Enum):
+    """How a solve ended.
+
+    OPTIMAL
+        The assignment is proven best (within the solver's stated rounding).
+    FEASIBLE
+        The assignment keeps every rule; ``bound`` says how far from best it may be.
+    INFEASIBLE
+        No assignment keeps every rule; ``diagnosis`` says why, in words.
+    NO_SOLUTION
+        Nothing feasible was found (time ran out, or a heuristic gave up); ``rep_of`` is all -1.
+    INVALID
+        The solver's answer broke a rule that the independent verifier checks; ``violations``
+        lists them. This is a bug in fairassign or a solver: please report it.
+    """
+
+    OPTIMAL = "optimal"
+    FEASIBLE = "feasible"
+    INFEASIBLE = "infeasible"
+    NO_SOLUTION = "no_solution"
+    INVALID = "invalid"
+
+    @property
+    def has_solution(self) -> bool:
+        """True for OPTIMAL and FEASIBLE: ``rep_of`` keeps every rule."""
+        return self in (Status.OPTIMAL, Status.FEASIBLE)
+
+
+def relative_gap(objective: float, bound: float | None) -> float | None:
+    r"""``(bound - objective) / max(|bound|, |objective|, 1e-9)``, or None without a bound."""
+    if bound is None:
+        return None
+    scale = max(abs(bound), abs(objective), 1e-9)
+    return max(0.0, (bound - objective) / scale)
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    r"""One routing decision and everything needed to trust it.
+
+    Attributes
+    ----------
+    rep_of : int64 (n_leads,)
+        Rep position of each lead; -1 for unassigned.
+    status : Status
+    objective : float
+        Total score of the chosen pairs.
+    bound : float or None
+        Proven upper bound on the total score of any assignment that keeps every rule and
+        assigns at least ``n_assigned`` leads (under the default lexicographic objective; under
+        ``objective="score"`` on any that keeps every rule). None where nothing was proven.
+    gap : float or None
+        :math:`(\text{bound} - \text{objective}) / \max(|\text{bound}|, |\text{objective}|)`.
+    n_assigned : int
+    solver : str
+        The backend that produced ``rep_of`` (for ``"auto"``, the one it picked).
+    reason : str
+        Why that backend (``"auto"``) or what it noted (rounding of scores, time limit ...).
+    solve_time : float
+        Wall-clock seconds spent in :func:`fairassign.solve`, validation included.
+    rep_count, rep_effort, rep_value : float64 (n_reps,)
+        Leads, effort units and lead value each rep receives.
+    violations : tuple of Violation
+        What :func:`fairassign.verify` found; empty for OPTIMAL and FEASIBLE.
+    diagnosis : tuple of str
+        Why the batch is INFEASIBLE or unsolved, in words.
+    problem : Problem
+        The batch solved (for ids and explanations).
+    """
+
+    rep_of: NDArray[np.int64]
+    status: Status
+    objective: float
+    bound: float | None
+    gap: float | None
+    n_assigned: int
+    solver: str
+    reason: str
+    solve_time: float
+    rep_count: NDArray[np.float64]
+    rep_effort: NDArray[np.float64]
+    rep_value: NDArray[np.float64]
+    violations: tuple[Violation, ...]
+    diagnosis: tuple[str, ...]
+    problem: Problem = field(repr=False)
+
+    def raise_for_status(self) -> Result:
+        """Return ``self`` when it holds a rule-keeping assignment, else raise.
+
+        Raises
+        ------
+        InfeasibleError
+            Status INFEASIBLE; the message carries the diagnosis.
+        NoSolutionError
+            Status NO_SOLUTION.
+        SolveError
+            Status INVALID (the verifier rejected the solver's answer).
+        """
+        if self.status.has_solution:
+            return self
+        details = "; ".join(self.diagnosis) or "no diagnosis"
+        if self.status is Status.INFEASIBLE:
+            raise InfeasibleError(f"the rules admit no assignment: {details}")
+        if self.status is Status.NO_SOLUTION:
+            raise NoSolutionError(f"solver {self.solver!r} found no feasible assignment: {details}")
+        broken = "; ".join(v.message for v in self.violations[:5])
+        raise SolveError(f"solver {self.solver!r} returned an assignment that breaks rules: {broken}")
+
+    @property
+    def assigned(self) -> NDArray[np.bool_]:
+        """Bool mask of assigned leads."""
+        return self.rep_of >= 0
+
+    def assignment(self) -> dict[Any, Any]:
+        """``{lead_id: rep_id}`` for every assigned lead."""
+        leads = np.flatnonzero(self.rep_of >= 0)
+        lead_ids = self.problem.lead_ids[leads].tolist()
+        rep_ids = self.problem.rep_ids[self.rep_of[leads]].tolist()
+        return dict(zip(lead_ids, rep_ids, strict=True))
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """One dict per lead: ``lead_id``, ``rep_id`` (None if unassigned), ``score``."""
+        problem = self.problem
+        assigned = self.rep_of >= 0
+        pairs = np.full(problem.n_leads, -1, dtype=np.int64)
+        leads = np.flatnonzero(assigned)
+        pairs[leads] = problem.pair_index(leads, self.rep_of[leads])
+        rep_ids = problem.rep_ids.tolist()
+        records = []
+        for lead, rep, pair in zip(problem.lead_ids.tolist(), self.rep_of.tolist(), pairs.tolist(), strict=True):
+            records.append({
+                "lead_id": lead,
+                "rep_id": None if rep < 0 else rep_ids[rep],
+                "score": None if pair < 0 else float(problem.pair_score[pair]),
+            })
+        return records
+
+    def summary(self) -> str:
+        """A few readable lines: status, objective, bound, gap, solver, time."""
+        gap = "n/a" if self.gap is None else f"{self.gap:.3%}"
+        bound = "n/a" if self.bound is None else f"{self.bound:.6g}"
+        lines = [
+            f"status     {self.status.name}",
+            f"assigned   {self.n_assigned} of {self.problem.n_leads} leads",
+            f"objective  {self.objective:.6g}   bound {bound}   gap {gap}",
+            f"solver     {self.solver} ({self.reason})",
+            f"time       {self.solve_time:.3f} s",
+        ]
+        lines += [f"diagnosis  {line}" for line in self.diagnosis]
+        lines += [f"violation  {violation.message}" for violation in self.violations]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        gap = None if self.gap is None else round(self.gap, 6)
+        return (
+            f"Result(status={self.status.name}, objective={self.objective:.6g}, bound={self.bound}, gap={gap}, "
+            f"n_assigned={self.n_assigned}/{self.problem.n_leads}, solver={self.solver!r})"
+        )

@@ -1,0 +1,108 @@
+"""``solver="auto"``: pick backends by the structure and size of the batch, and say why.
+
+The plan, in order:
+
+1. Only capacity, count caps and eligibility bind, with unit effort: ``flow`` is exact and
+   the fastest (a transportation problem); nothing else runs.
+2. Otherwise a heuristic runs first, so there is always an answer when one can be found
+   quickly: ``lp-round`` up to :data:`LP_MAX_PAIRS` candidate pairs, ``greedy`` beyond
+   (and ``greedy`` again if ``lp-round`` finds nothing).
+3. If the heuristic's answer is not proven optimal and the batch is small enough
+   (:data:`EXACT_MAX_PAIRS`), ``cpsat`` refines it, warm-started from that answer, for the
+   time that remains (``time_limit``, or :data:`DEFAULT_EXACT_SECONDS` when none is given).
+   If the heuristic found nothing, ``cpsat`` runs whatever the size.
+
+The best answer (most leads under the lexicographic objective, then most score) is kept,
+with the tightest valid bound that any stage proved.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from ..problem import Problem
+from ..result import Status, relative_gap
+from ..rules import Rules
+from .base import SolveRequest, SolverOutput, get_solver
+
+__all__ = ["solve_auto", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECONDS"]
+
+#: above this many candidate pairs the LP relaxation is slower than it is worth
+LP_MAX_PAIRS = 2_000_000
+#: up to this many candidate pairs, CP-SAT refines the heuristic's answer
+EXACT_MAX_PAIRS = 60_000
+#: CP-SAT's time when the caller sets no time limit
+DEFAULT_EXACT_SECONDS = 10.0
+#: relative gap under which a heuristic answer is taken as optimal
+_PROVEN_GAP = 1e-9
+
+
+def _key(problem: Problem, output: SolverOutput) -> tuple[bool, int, float]:
+    """Sort key: a rule-keeping answer first, then more leads, then more score."""
+    if not output.status.has_solution:
+        return (False, 0, -np.inf)
+    leads = np.flatnonzero(output.rep_of >= 0)
+    pairs = problem.pair_index(leads, output.rep_of[leads])
+    return (True, int(leads.size), float(problem.pair_score[pairs[pairs >= 0]].sum()))
+
+
+def _proven(problem: Problem, output: SolverOutput, request: SolveRequest) -> bool:
+    if output.status is Status.OPTIMAL:
+        return True
+    has, n_assigned, objective = _key(problem, output)
+    gap = relative_gap(objective, output.bound)
+    count_settled = request.objective == "score" or n_assigned == problem.n_leads
+    return has and count_settled and gap is not None and gap <= _PROVEN_GAP
+
+
+def _run(name: str, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
+    return get_solver(name).solve(problem, rules, request)
+
+
+def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[str, str, SolverOutput]:
+    """Run the plan in the module docstring; return (backend used, why, its output)."""
+    started = time.perf_counter()
+    if rules.capacity_only and problem.effort_kind == "unit":
+        why = "auto: only capacity, count caps and eligibility bind with unit effort, so min-cost flow is exact"
+        return "flow", why, _run("flow", problem, rules, request)
+
+    heuristic = "lp-round" if problem.n_pairs <= LP_MAX_PAIRS else "greedy"
+    outputs: list[tuple[str, SolverOutput]] = [(heuristic, _run(heuristic, problem, rules, request))]
+    steps = [f"{heuristic} ({problem.n_pairs} pairs)"]
+    if outputs[-1][1].status is Status.INFEASIBLE:
+        return heuristic, "auto: " + steps[0] + " proved the rules infeasible", outputs[-1][1]
+    if not outputs[-1][1].status.has_solution and heuristic != "greedy":
+        outputs.append(("greedy", _run("greedy", problem, rules, request)))
+        steps.append("greedy after lp-round found nothing")
+
+    best_name, best = max(outputs, key=lambda item: _key(problem, item[1]))
+    if not _proven(problem, best, request):
+        spent = time.perf_counter() - started
+        budget = (DEFAULT_EXACT_SECONDS if request.time_limit is None else request.time_limit) - spent
+        small = problem.n_pairs <= EXACT_MAX_PAIRS
+        if budget > 0.05 and (small or not best.status.has_solution):
+            hint = best.rep_of if best.status.has_solution else request.hint
+            exact = _run("cpsat", problem, rules, replace(request, time_limit=budget, hint=hint))
+            outputs.append(("cpsat", exact))
+            steps.append(f"cpsat for {budget:.1f} s from that start")
+            if exact.status is Status.INFEASIBLE:
+                return "cpsat", "auto: " + "; ".join(steps) + " proved the rules infeasible", exact
+        elif budget > 0.05:
+            steps.append(f"no exact refinement above {EXACT_MAX_PAIRS} pairs")
+
+    best_name, best = max(outputs, key=lambda item: _key(problem, item[1]))
+    best_key = _key(problem, best)
+    bounds = [
+        output.bound for _, output in outputs
+        if output.bound is not None and (request.objective == "score" or
+                                         (output.status.has_solution and _key(problem, output)[1] <= best_key[1]))
+    ]
+    bound = min(bounds) if bounds else None
+    status = best.status
+    if status is Status.FEASIBLE and _proven(problem, replace(best, bound=bound), request):
+        status = Status.OPTIMAL
+    why = "auto: " + "; ".join(steps) + f"; kept {best_name}"
+    return best_name, why, replace(best, bound=bound, status=status)

@@ -1,0 +1,16 @@
+"""PLACEHOLDER: backend "mip" (being written)."""
+
+from __future__ import annotations
+
+from ..problem import Problem
+from ..rules import Rules
+from .base import SolveRequest, Solver, SolverOutput, register
+
+
+@register
+class MipSolver(Solver):
+    name = "mip"
+    exact = True
+
+    def solve(self, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
+        raise NotImplementedError
