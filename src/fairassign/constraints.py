@@ -175,7 +175,7 @@ class FairShare(Constraint):
         object.__setattr__(self, "tolerance", tolerance)
         if self.weight is not None:
             weight = _bound("FairShare", "weight", self.weight)
-            if np.ndim(weight) == 0 or np.isinf(np.asarray(weight)).any():
+            if not isinstance(weight, np.ndarray) or np.isinf(weight).any():
                 raise ValidationError(
                     f"FairShare.weight must be a 1-D per-rep array of finite numbers >= 0, got {self.weight!r}"
                 )

@@ -55,7 +55,8 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
             total = float(problem.capacity.sum())
             if total < needed:
                 reasons.append(
-                    f"capacity {total:g} effort units < {needed:g} needed at the least by the leads that must be assigned"
+                    f"capacity {total:g} effort units < {needed:g} needed at the least by the leads "
+                    "that must be assigned"
                 )
 
     reachable_count = np.bincount(allowed_rep, minlength=problem.n_reps)
@@ -67,7 +68,9 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
             f"{min(reachable_count[rep], problem.capacity[rep]):g} eligible leads or room"
         )
     if rules.count_lower.sum() > problem.n_leads:
-        reasons.append(f"count bands ask for {rules.count_lower.sum():g} leads in total, but there are {problem.n_leads}")
+        reasons.append(
+            f"count bands ask for {rules.count_lower.sum():g} leads in total, but there are {problem.n_leads}"
+        )
 
     reachable_value = np.bincount(allowed_rep, weights=problem.value[allowed_lead], minlength=problem.n_reps)
     poor = np.flatnonzero(rules.value_lower > reachable_value)

@@ -233,7 +233,9 @@ class Problem:
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64], tuple[int, int]]:
         if sp.issparse(score):
             if score.ndim != 2:
-                raise ValidationError(f"score must be 2-D (n_leads, n_reps), got a sparse array with shape {score.shape}")
+                raise ValidationError(
+                    f"score must be 2-D (n_leads, n_reps), got a sparse array with shape {score.shape}"
+                )
             shape = (int(score.shape[0]), int(score.shape[1]))
             coo = sp.coo_array(score)
             rows = coo.row.astype(np.int64)
@@ -258,7 +260,9 @@ class Problem:
         try:
             dense = np.asarray(score, dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValidationError(f"score must be a numeric (n_leads, n_reps) array, got {_describe(score)}: {exc}") from None
+            raise ValidationError(
+                f"score must be a numeric (n_leads, n_reps) array, got {_describe(score)}: {exc}"
+            ) from None
         if dense.ndim != 2:
             raise ValidationError(f"score must be 2-D (n_leads, n_reps), got shape {dense.shape}")
         if np.any(np.isposinf(dense)):

@@ -160,8 +160,8 @@ def bind(problem: Problem, constraints: Iterable[Constraint] = ()) -> Rules:
             fair.append(_fair_rows(problem, constraint))
         elif isinstance(constraint, Forbid):
             leads, reps = _positions(problem, "Forbid", constraint.pairs)
-            index = problem.pair_index(leads, reps)
-            allowed[index[index >= 0]] = False
+            forbidden = problem.pair_index(leads, reps)
+            allowed[forbidden[forbidden >= 0]] = False
         elif isinstance(constraint, Pin):
             leads, reps = _positions(problem, "Pin", constraint.pairs)
             for lead, rep in zip(leads.tolist(), reps.tolist(), strict=True):

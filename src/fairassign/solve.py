@@ -135,8 +135,8 @@ def assemble(problem: Problem, rules: Rules, output: SolverOutput, solver: str, 
     objective = float(problem.pair_score[pairs[valid]].sum())
     reps = rep_of[leads[valid]]
     rep_count = np.bincount(reps, minlength=problem.n_reps).astype(np.float64)
-    rep_effort = np.bincount(reps, weights=problem.pair_effort[pairs[valid]], minlength=problem.n_reps)
-    rep_value = np.bincount(reps, weights=problem.value[leads[valid]], minlength=problem.n_reps)
+    rep_effort = np.bincount(reps, weights=problem.pair_effort[pairs[valid]], minlength=problem.n_reps).astype(float)
+    rep_value = np.bincount(reps, weights=problem.value[leads[valid]], minlength=problem.n_reps).astype(float)
 
     violations = tuple(verify(problem, rep_of, rules.constraints)) if status.has_solution else ()
     notes = list(output.notes)

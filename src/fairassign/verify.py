@@ -125,8 +125,8 @@ def verify(problem: Problem, result: Result | ArrayLike, constraints: Iterable[C
     effort = np.where(is_candidate, problem.pair_effort[at_clipped] if keys.size else 0.0, 0.0)
 
     count = np.bincount(chosen_rep, minlength=problem.n_reps).astype(np.float64)
-    used = np.bincount(chosen_rep, weights=effort, minlength=problem.n_reps)
-    value = np.bincount(chosen_rep, weights=problem.value[chosen], minlength=problem.n_reps)
+    used = np.bincount(chosen_rep, weights=effort, minlength=problem.n_reps).astype(np.float64)
+    value = np.bincount(chosen_rep, weights=problem.value[chosen], minlength=problem.n_reps).astype(np.float64)
 
     for r in np.flatnonzero(_excess(used, problem.capacity, rtol)).tolist():
         violations.append(Violation("capacity", rep_name(r), float(used[r] - problem.capacity[r]),
@@ -167,15 +167,15 @@ def verify(problem: Problem, result: Result | ArrayLike, constraints: Iterable[C
             lead_at = {identifier: i for i, identifier in enumerate(lead_ids)}
             rep_at = {identifier: r for r, identifier in enumerate(rep_ids)}
             for lead_id, rep_id in constraint.pairs:
-                i, r = lead_at.get(lead_id), rep_at.get(rep_id)
-                if i is None or r is None:
+                lead_position, rep_position = lead_at.get(lead_id), rep_at.get(rep_id)
+                if lead_position is None or rep_position is None:
                     raise ValidationError(f"{type(constraint).__name__} names ({lead_id!r}, {rep_id!r}), "
                                           "which is not a (lead_id, rep_id) of this problem")
                 pinned = isinstance(constraint, Pin)
-                if (rep_of[i] == r) != pinned:
+                if (rep_of[lead_position] == rep_position) != pinned:
                     verb = "is not assigned to its pinned" if pinned else "is assigned to forbidden"
-                    violations.append(Violation(type(constraint).__name__, lead_name(i), 1.0,
-                                                f"{lead_name(i)} {verb} {rep_name(r)}"))
+                    violations.append(Violation(type(constraint).__name__, lead_name(lead_position), 1.0,
+                                                f"{lead_name(lead_position)} {verb} {rep_name(rep_position)}"))
         else:
             raise ValidationError(f"verify does not know the rule {constraint!r}")
     return violations
