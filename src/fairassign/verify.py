@@ -85,7 +85,7 @@ def verify(problem: Problem, result: Result | ArrayLike, constraints: Iterable[C
     >>> import fairassign as fa
     >>> problem = fa.Problem(score=[[1.0, 2.0], [3.0, 1.0]], capacity=[1, 1])
     >>> [v.message for v in fa.verify(problem, [1, 1])]
-    ["rep 1 receives effort 2 over capacity 1 (by 1)"]
+    ['rep 1 receives effort 2 over capacity 1 (by 1)']
     """
     rep_of_given = getattr(result, "rep_of", result)
     rep_of = np.asarray(rep_of_given)
