@@ -38,7 +38,8 @@ def _describe(array: Any) -> str:
 
 def _float_vector(name: str, given: ArrayLike, length: int, length_name: str) -> NDArray[np.float64]:
     try:
-        array = np.asarray(given, dtype=np.float64)
+        # a copy: the Problem makes its arrays read-only and must not freeze (or share) the caller's
+        array = np.array(given, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise ValidationError(f"{name} must be numeric, got {_describe(given)}: {exc}") from None
     if array.ndim == 0:
@@ -66,7 +67,7 @@ def _check_nonnegative(name: str, array: NDArray[np.float64], *, allow_inf: bool
 def _ids(name: str, given: Sequence[Hashable] | ArrayLike | None, length: int) -> NDArray[Any]:
     if given is None:
         return _readonly(np.arange(length, dtype=np.int64))
-    ids = np.asarray(given)
+    ids = np.array(given)  # a copy, as in _float_vector
     if ids.ndim != 1 or ids.shape[0] != length:
         raise ValidationError(f"{name} must be a sequence of {length} ids, got shape {ids.shape}")
     seen: dict[Any, int] = {}
