@@ -315,6 +315,8 @@ class Problem:
         where = np.searchsorted(keys, wanted)
         clipped = np.minimum(where, max(keys.size - 1, 0))
         found = (where < keys.size) & (keys[clipped] == wanted) if keys.size else np.zeros(wanted.shape, bool)
+        # outside the rep range, lead * n_reps + rep would alias another lead's key
+        found &= (rep_array >= 0) & (rep_array < self.n_reps) & (lead_array >= 0) & (lead_array < self.n_leads)
         return np.where(found, where, -1).astype(np.int64)
 
     @cached_property
