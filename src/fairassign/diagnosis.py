@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .constraints import _plain
 from .problem import Problem
 from .rules import Rules
 
@@ -64,7 +65,7 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
                                                             if problem.effort_kind == "unit" else np.inf))
     for rep in short[:_MAX_NAMED].tolist():
         reasons.append(
-            f"rep {problem.rep_ids[rep]!r} must receive at least {rules.count_lower[rep]:g} leads but has only "
+            f"rep {_plain(problem.rep_ids[rep])!r} must receive at least {rules.count_lower[rep]:g} leads but has only "
             f"{min(reachable_count[rep], problem.capacity[rep]):g} eligible leads or room"
         )
     if rules.count_lower.sum() > problem.n_leads:
@@ -76,8 +77,8 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
     poor = np.flatnonzero(rules.value_lower > reachable_value)
     for rep in poor[:_MAX_NAMED].tolist():
         reasons.append(
-            f"rep {problem.rep_ids[rep]!r} must receive lead value of at least {rules.value_lower[rep]:g} but its "
-            f"eligible leads are worth {reachable_value[rep]:g} in all"
+            f"rep {_plain(problem.rep_ids[rep])!r} must receive lead value of at least {rules.value_lower[rep]:g} "
+            f"but its eligible leads are worth {reachable_value[rep]:g} in all"
         )
 
     for fair in rules.fair:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
+from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand, _plain
 from .errors import ValidationError
 from .problem import Problem
 
@@ -167,8 +167,8 @@ def bind(problem: Problem, constraints: Iterable[Constraint] = ()) -> Rules:
             for lead, rep in zip(leads.tolist(), reps.tolist(), strict=True):
                 if pinned_rep.get(lead, rep) != rep:
                     conflicts.append(
-                        f"lead {problem.lead_ids[lead]!r} is pinned to two reps, "
-                        f"{problem.rep_ids[pinned_rep[lead]]!r} and {problem.rep_ids[rep]!r}"
+                        f"lead {_plain(problem.lead_ids[lead])!r} is pinned to two reps, "
+                        f"{_plain(problem.rep_ids[pinned_rep[lead]])!r} and {_plain(problem.rep_ids[rep])!r}"
                     )
                 pinned_rep.setdefault(lead, rep)
         else:  # a Constraint subclass this version does not know
@@ -176,7 +176,7 @@ def bind(problem: Problem, constraints: Iterable[Constraint] = ()) -> Rules:
 
     for lead, rep in pinned_rep.items():
         index = int(problem.pair_index([lead], [rep])[0])
-        name = f"({problem.lead_ids[lead]!r}, {problem.rep_ids[rep]!r})"
+        name = f"({_plain(problem.lead_ids[lead])!r}, {_plain(problem.rep_ids[rep])!r})"
         if index < 0:
             conflicts.append(f"pinned pair {name} is not eligible (no score, or eligible is False)")
         elif not allowed[index]:
@@ -192,7 +192,7 @@ def bind(problem: Problem, constraints: Iterable[Constraint] = ()) -> Rules:
         crossed = np.flatnonzero(lower > upper)
         for rep in crossed[:5].tolist():
             conflicts.append(
-                f"{name}s combine to an empty band for rep {problem.rep_ids[rep]!r}: "
+                f"{name}s combine to an empty band for rep {_plain(problem.rep_ids[rep])!r}: "
                 f"lower {lower[rep]:g} > upper {upper[rep]:g}"
             )
 
@@ -220,7 +220,7 @@ def _fair_rows(problem: Problem, rule: FairShare) -> FairRows:
         if np.isinf(weight).any():
             rep = int(np.flatnonzero(np.isinf(weight))[0])
             raise ValidationError(
-                f"FairShare weighs reps by capacity by default, but capacity of rep {problem.rep_ids[rep]!r} "
+                f"FairShare weighs reps by capacity by default, but capacity of rep {_plain(problem.rep_ids[rep])!r} "
                 "is inf; pass FairShare(tolerance, weight=...) with finite weights"
             )
         source = "capacity"
