@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager
 
 import numpy as np
 import pytest
@@ -10,6 +11,12 @@ import scipy.sparse as sp
 
 import fairassign as fa
 from fairassign.errors import FairAssignError, ValidationError
+
+
+def raises(message: str) -> AbstractContextManager[pytest.ExceptionInfo[ValidationError]]:
+    """``pytest.raises`` for a ValidationError whose message contains ``message`` verbatim."""
+    return pytest.raises(ValidationError, match=re.escape(message))
+
 
 
 def test_validation_error_is_a_value_error() -> None:
@@ -156,13 +163,13 @@ def test_empty_batch() -> None:
 
 # ----------------------------------------------------------------------------- messages
 def test_score_plus_inf_dense() -> None:
-    with pytest.raises(ValidationError, match=re.escape("score must not be +inf; found at (lead 1, rep 0)")):
+    with raises("score must not be +inf; found at (lead 1, rep 0)"):
         fa.Problem(score=[[1.0, 2.0], [np.inf, 1.0]], capacity=[1, 1])
 
 
 def test_score_plus_inf_sparse() -> None:
     score = sp.coo_array(([1.0, np.inf], ([0, 1], [1, 0])), shape=(2, 2))
-    with pytest.raises(ValidationError, match=re.escape("score must not be +inf; found at (lead 1, rep 0)")):
+    with raises("score must not be +inf; found at (lead 1, rep 0)"):
         fa.Problem(score=score, capacity=[1, 1])
 
 
@@ -172,12 +179,12 @@ def test_score_nan_marks_a_pair_not_eligible_rather_than_an_error() -> None:
 
 
 def test_score_one_dimensional() -> None:
-    with pytest.raises(ValidationError, match=re.escape("score must be 2-D (n_leads, n_reps), got shape (3,)")):
+    with raises("score must be 2-D (n_leads, n_reps), got shape (3,)"):
         fa.Problem(score=[1.0, 2.0, 3.0], capacity=[1])
 
 
 def test_score_three_dimensional() -> None:
-    with pytest.raises(ValidationError, match=re.escape("score must be 2-D (n_leads, n_reps), got shape (1, 2, 2)")):
+    with raises("score must be 2-D (n_leads, n_reps), got shape (1, 2, 2)"):
         fa.Problem(score=np.ones((1, 2, 2)), capacity=[1, 1])
 
 
@@ -190,36 +197,36 @@ def test_sparse_score_duplicate_entries() -> None:
     # a CSR matrix built from indptr/indices keeps both stored entries of (0, 1)
     score = sp.csr_array((np.array([1.0, 2.0]), np.array([1, 1]), np.array([0, 2, 2])), shape=(2, 2))
     message = "score has duplicate stored entries for pair (lead 0, rep 1); call sum_duplicates() or drop them first"
-    with pytest.raises(ValidationError, match=re.escape(message)):
+    with raises(message):
         fa.Problem(score=score, capacity=[1, 1])
     coo = sp.coo_array(([1.0, 5.0, 2.0], ([1, 0, 1], [1, 0, 1])), shape=(2, 2))
-    with pytest.raises(ValidationError, match=re.escape("duplicate stored entries for pair (lead 1, rep 1)")):
+    with raises("duplicate stored entries for pair (lead 1, rep 1)"):
         fa.Problem(score=coo, capacity=[1, 1])
 
 
 def test_capacity_wrong_length() -> None:
     message = "capacity must have shape (2,) (one entry per rep), got shape (3,)"
-    with pytest.raises(ValidationError, match=re.escape(message)):
+    with raises(message):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1, 1])
 
 
 def test_capacity_two_dimensional() -> None:
-    with pytest.raises(ValidationError, match=re.escape("capacity must have shape (2,) (one entry per rep), got shape (1, 2)")):
+    with raises("capacity must have shape (2,) (one entry per rep), got shape (1, 2)"):
         fa.Problem(score=np.ones((2, 2)), capacity=[[1, 1]])
 
 
 def test_capacity_negative() -> None:
-    with pytest.raises(ValidationError, match=re.escape("capacity must be >= 0; found -1.0 at rep 1")):
+    with raises("capacity must be >= 0; found -1.0 at rep 1"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, -1])
 
 
 def test_capacity_nan() -> None:
-    with pytest.raises(ValidationError, match=re.escape("capacity must not contain NaN; found 2 NaN, first at rep 0")):
+    with raises("capacity must not contain NaN; found 2 NaN, first at rep 0"):
         fa.Problem(score=np.ones((2, 3)), capacity=[np.nan, 1, np.nan])
 
 
 def test_capacity_minus_inf_is_negative() -> None:
-    with pytest.raises(ValidationError, match=re.escape("capacity must be >= 0; found -inf at rep 0")):
+    with raises("capacity must be >= 0; found -inf at rep 0"):
         fa.Problem(score=np.ones((2, 1)), capacity=[-np.inf])
 
 
@@ -229,52 +236,52 @@ def test_capacity_not_numeric() -> None:
 
 
 def test_value_wrong_length() -> None:
-    with pytest.raises(ValidationError, match=re.escape("value must have shape (2,) (one entry per lead), got shape (3,)")):
+    with raises("value must have shape (2,) (one entry per lead), got shape (3,)"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], value=[1, 2, 3])
 
 
 def test_value_negative() -> None:
-    with pytest.raises(ValidationError, match=re.escape("value must be >= 0; found -2.0 at lead 1")):
+    with raises("value must be >= 0; found -2.0 at lead 1"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], value=[1, -2])
 
 
 def test_value_nan_and_inf() -> None:
-    with pytest.raises(ValidationError, match=re.escape("value must not contain NaN; found 1 NaN, first at lead 0")):
+    with raises("value must not contain NaN; found 1 NaN, first at lead 0"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], value=[np.nan, 1])
-    with pytest.raises(ValidationError, match=re.escape("value must be finite; found inf at lead 1")):
+    with raises("value must be finite; found inf at lead 1"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], value=[1, np.inf])
 
 
 def test_effort_per_lead_wrong_length() -> None:
-    with pytest.raises(ValidationError, match=re.escape("effort must have shape (2,) (one entry per lead), got shape (3,)")):
+    with raises("effort must have shape (2,) (one entry per lead), got shape (3,)"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], effort=[1, 1, 1])
 
 
 def test_effort_three_dimensional() -> None:
-    with pytest.raises(ValidationError, match=re.escape("effort must have shape (2,) (one entry per lead), got shape (2, 2, 1)")):
+    with raises("effort must have shape (2,) (one entry per lead), got shape (2, 2, 1)"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], effort=np.ones((2, 2, 1)))
 
 
 def test_effort_per_pair_wrong_shape() -> None:
-    with pytest.raises(ValidationError, match=re.escape("effort must have shape (2, 2), got shape (2, 3)")):
+    with raises("effort must have shape (2, 2), got shape (2, 3)"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], effort=np.ones((2, 3)))
     sparse = sp.csr_array(np.ones((3, 2)))
-    with pytest.raises(ValidationError, match=re.escape("effort must have shape (2, 2), got a sparse matrix of shape (3, 2)")):
+    with raises("effort must have shape (2, 2), got a sparse matrix of shape (3, 2)"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], effort=sparse)
 
 
 def test_effort_negative() -> None:
-    with pytest.raises(ValidationError, match=re.escape("effort must be >= 0; found -1.0 at lead 0")):
+    with raises("effort must be >= 0; found -1.0 at lead 0"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], effort=[-1, 1])
     message = "effort must be >= 0; found -0.5 at candidate pair 1"
-    with pytest.raises(ValidationError, match=re.escape(message)):
+    with raises(message):
         fa.Problem(score=np.ones((1, 2)), capacity=[1, 1], effort=[[1.0, -0.5]])
 
 
 def test_effort_nan_or_inf_on_a_candidate() -> None:
-    with pytest.raises(ValidationError, match=re.escape("effort must not contain NaN; found 1 NaN, first at candidate pair 0")):
+    with raises("effort must not contain NaN; found 1 NaN, first at candidate pair 0"):
         fa.Problem(score=np.ones((1, 2)), capacity=[1, 1], effort=[[np.nan, 1.0]])
-    with pytest.raises(ValidationError, match=re.escape("effort must be finite; found inf at lead 0")):
+    with raises("effort must be finite; found inf at lead 0"):
         fa.Problem(score=np.ones((1, 2)), capacity=[1, 1], effort=[np.inf])
 
 
@@ -284,18 +291,18 @@ def test_sparse_effort_missing_a_candidate() -> None:
         "effort is sparse but has no entry for candidate pair (lead 0, rep 1); "
         "a sparse per-pair matrix must store every candidate pair"
     )
-    with pytest.raises(ValidationError, match=re.escape(message)):
+    with raises(message):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], effort=effort)
 
 
 def test_sparse_effort_with_no_entries() -> None:
     effort = sp.csr_array((2, 2))
-    with pytest.raises(ValidationError, match=re.escape("no entry for candidate pair (lead 0, rep 0)")):
+    with raises("no entry for candidate pair (lead 0, rep 0)"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], effort=effort)
 
 
 def test_eligible_wrong_shape() -> None:
-    with pytest.raises(ValidationError, match=re.escape("eligible must have shape (2, 2), got shape (2,)")):
+    with raises("eligible must have shape (2, 2), got shape (2,)"):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], eligible=[True, False])
     with pytest.raises(ValidationError,
                        match=re.escape("eligible must have shape (2, 2), got a sparse matrix of shape (2, 3)")):
@@ -304,26 +311,26 @@ def test_eligible_wrong_shape() -> None:
 
 def test_eligible_not_boolean() -> None:
     message = "eligible must be a boolean mask, got dtype float64 with values other than 0/1"
-    with pytest.raises(ValidationError, match=re.escape(message)):
+    with raises(message):
         fa.Problem(score=np.ones((2, 2)), capacity=[1, 1], eligible=np.full((2, 2), 0.5))
     with pytest.raises(ValidationError, match="eligible must be a boolean mask, got dtype <U1"):
         fa.Problem(score=np.ones((1, 2)), capacity=[1, 1], eligible=[["y", "n"]])
 
 
 def test_duplicate_lead_ids() -> None:
-    with pytest.raises(ValidationError, match=re.escape("lead_ids must be unique; 'a' appears at positions 0 and 2")):
+    with raises("lead_ids must be unique; 'a' appears at positions 0 and 2"):
         fa.Problem(score=np.ones((3, 1)), capacity=[1], lead_ids=["a", "b", "a"])
 
 
 def test_duplicate_rep_ids() -> None:
-    with pytest.raises(ValidationError, match=re.escape("rep_ids must be unique; 7 appears at positions 0 and 1")):
+    with raises("rep_ids must be unique; 7 appears at positions 0 and 1"):
         fa.Problem(score=np.ones((1, 2)), capacity=[1, 1], rep_ids=[7, 7])
 
 
 def test_ids_wrong_length() -> None:
-    with pytest.raises(ValidationError, match=re.escape("lead_ids must be a sequence of 2 ids, got shape (1,)")):
+    with raises("lead_ids must be a sequence of 2 ids, got shape (1,)"):
         fa.Problem(score=np.ones((2, 1)), capacity=[1], lead_ids=["a"])
-    with pytest.raises(ValidationError, match=re.escape("rep_ids must be a sequence of 1 ids, got shape (2,)")):
+    with raises("rep_ids must be a sequence of 1 ids, got shape (2,)"):
         fa.Problem(score=np.ones((2, 1)), capacity=[1], rep_ids=["a", "b"])
 
 
