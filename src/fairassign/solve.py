@@ -104,16 +104,17 @@ def solve(
     if not isinstance(problem, Problem):
         raise ValidationError(f"problem must be a fairassign.Problem, got {type(problem).__name__}")
     request = _request(problem, objective, time_limit, seed, hint)
+    # look the backend up first, so an unknown name is an error even when diagnosis settles the batch
+    backend = None if solver == "auto" else get_solver(solver)
     rules = bind(problem, constraints)
     reasons = diagnose(problem, rules)
     if reasons:
         output = SolverOutput(rep_of=np.full(problem.n_leads, -1, np.int64), status=Status.INFEASIBLE,
                               diagnosis=tuple(reasons))
         name, why = solver, "infeasibility found before solving"
-    elif solver == "auto":
+    elif backend is None:
         name, why, output = solve_auto(problem, rules, request)
     else:
-        backend = get_solver(solver)
         unsupported = backend.unsupported(problem, rules)
         if unsupported:
             raise ValidationError(f"solver {solver!r} cannot solve this batch: {unsupported}; use solver='auto'")
