@@ -61,12 +61,13 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
                 )
 
     reachable_count = np.bincount(allowed_rep, minlength=problem.n_reps)
-    short = np.flatnonzero(rules.count_lower > np.minimum(reachable_count, problem.capacity
-                                                            if problem.effort_kind == "unit" else np.inf))
+    # with unit effort, capacity caps the count too; otherwise only the eligible leads do
+    count_limit = np.minimum(reachable_count, problem.capacity if problem.effort_kind == "unit" else np.inf)
+    short = np.flatnonzero(rules.count_lower > count_limit)
     for rep in short[:_MAX_NAMED].tolist():
         reasons.append(
             f"rep {_plain(problem.rep_ids[rep])!r} must receive at least {rules.count_lower[rep]:g} leads but has only "
-            f"{min(reachable_count[rep], problem.capacity[rep]):g} eligible leads or room"
+            f"{count_limit[rep]:g} eligible leads or room"
         )
     if rules.count_lower.sum() > problem.n_leads:
         reasons.append(
