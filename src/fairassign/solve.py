@@ -98,7 +98,7 @@ def solve(
     >>> problem = fa.Problem(score=[[5.0, 1.0], [4.0, 3.0], [2.0, 2.5]], capacity=[2, 1])
     >>> result = fa.solve(problem, [fa.AssignAll()])
     >>> result.status.name, result.rep_of.tolist(), result.objective
-    ('OPTIMAL', [0, 1, 0], 9.0)
+    ('OPTIMAL', [0, 0, 1], 11.5)
     """
     started = time.perf_counter()
     if not isinstance(problem, Problem):
