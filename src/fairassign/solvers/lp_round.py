@@ -1,16 +1,466 @@
-"""PLACEHOLDER: backend "lp-round" (being written)."""
+r"""Backend ``"lp-round"``: LP relaxation, rounding, repair; the LP value is the bound.
+
+1. **LP relaxation** of the model of :mod:`fairassign.linear` (same rows, same optimum),
+   solved with HiGHS through ``highspy``: interior point with crossover, then dual simplex
+   warm starts. Two reformulations keep it small:
+
+   * when every lead must be assigned, the total value :math:`V` is a constant, so each
+     fair share is a plain value band :math:`l_r V \le V_r \le h_r V` on one ranged row (no
+     :math:`V` column, no total row); with unit effort, count bands and capacity share a row;
+   * **column generation**: the LP starts from each lead's :data:`TOP_K` best pairs; the
+     row duals :math:`y` price every other pair, those with a positive reduced cost join,
+     and the LP is solved again, until none is left (or :data:`MAX_ROUNDS`).
+
+   Whatever the last round, the bound is the Lagrangian dual value at :math:`y` over *all*
+   pairs, :math:`\sum_i \min(y_i L_i, y_i U_i) + \sum_p \min(0, d_p u_p)` (minimisation form,
+   :math:`d = c - A^\top y`), valid for any :math:`y`, and equal to the LP value once no
+   pair prices out. Without ``highspy``, :func:`fairassign.linear.solve_lp` (scipy) solves
+   the full LP instead.
+
+2. **Objective.** ``"score"``: one LP for the most score. Lexicographic: when not every
+   lead must be assigned, a first LP finds the most leads :math:`C^*`; the score LP then
+   requires :math:`\sum x \ge m = \lfloor C^* \rfloor`. Its value bounds every assignment
+   with at least :math:`m` leads, so it bounds ours when ours has at least :math:`m`;
+   otherwise that row is relaxed to our count and the LP re-solved from its basis.
+
+3. **Rounding.** A lead whose LP value is 1 on a pair takes it; the fractional leads, by
+   largest LP value (then score), take their best pair that still has room.
+
+4. **Repair** (:func:`fairassign.solvers.repair.repair`) restores every rule the rounding
+   broke and adds leads where the rules allow.
+
+An infeasible LP proves the rules infeasible (status INFEASIBLE, with the rule families
+whose removal makes the LP feasible named in the diagnosis).
+"""
 
 from __future__ import annotations
 
+import importlib.util
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
 from ..problem import Problem
+from ..result import Status
 from ..rules import Rules
-from .base import SolveRequest, Solver, SolverOutput, register
+from .base import Solver, SolveRequest, SolverOutput, register
+from .repair import repair, usable_pairs
+
+__all__ = ["LpRoundSolver", "TOP_K", "MAX_ROUNDS"]
+
+#: pairs per lead in the first restricted LP (by score)
+TOP_K = 5
+#: most column-generation rounds; the bound stays valid when they run out
+MAX_ROUNDS = 8
+#: LP values this close to 1 count as integral
+_INTEGRAL = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class _Rows:
+    """The LP over every allowed pair, in minimisation form ``min c x``, ``L <= A x <= U``."""
+
+    pairs: NDArray[np.int64]  # candidate pair of each x column
+    matrix: sp.csc_array  # rows x columns (x columns, then V when present)
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+    col_upper: NDArray[np.float64]
+    families: NDArray[np.int64]  # rule family of each row (index into _FAMILIES)
+    has_total: bool
+    count_row: int  # row of sum x >= m (lower bound -inf when unused)
+
+    @property
+    def n_x(self) -> int:
+        return int(self.pairs.size)
+
+
+_FAMILIES = ("lead", "capacity", "count band", "value band", "fair share", "total", "count")
+
+
+def _build(problem: Problem, rules: Rules) -> _Rows:
+    """Rows of the relaxation, with the reformulations of the module docstring.
+
+    Columns are the usable pairs (:func:`~fairassign.solvers.repair.usable_pairs`): a pair
+    whose lead alone overfills its rep is in no feasible assignment, so leaving it out keeps
+    the bound valid and makes it tighter.
+    """
+    pairs = np.flatnonzero(usable_pairs(problem, rules)).astype(np.int64)
+    n_x = pairs.size
+    lead = problem.pair_lead[pairs]
+    rep = problem.pair_rep[pairs]
+    effort = problem.pair_effort[pairs]
+    value = problem.value[lead]
+    n_reps = problem.n_reps
+    fixed_total = bool(rules.must_assign.all())
+    has_total = bool(rules.fair) and not fixed_total
+    n_cols = n_x + int(has_total)
+    column = np.arange(n_x, dtype=np.int64)
+    blocks: list[tuple[int, NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
+                       NDArray[np.float64], NDArray[np.float64]]] = []
+    n_rows = 0
+
+    def add(family: int, row: NDArray[np.int64], col: NDArray[np.int64], data: NDArray[np.float64],
+            lower: NDArray[np.float64], upper: NDArray[np.float64]) -> None:
+        nonlocal n_rows
+        blocks.append((family, row + n_rows, col, data, lower, upper))
+        n_rows += lower.size
+
+    lead_rows = np.flatnonzero((np.bincount(lead, minlength=problem.n_leads) > 0) | rules.must_assign)
+    row_of_lead = np.full(problem.n_leads, -1, dtype=np.int64)
+    row_of_lead[lead_rows] = np.arange(lead_rows.size)
+    add(0, row_of_lead[lead], column, np.ones(n_x), rules.must_assign[lead_rows].astype(np.float64),
+        np.ones(lead_rows.size))
+
+    def per_rep(family: int, weights: NDArray[np.float64], lower: NDArray[np.float64],
+                upper: NDArray[np.float64]) -> None:
+        reps = np.flatnonzero((lower > 0) | np.isfinite(upper))
+        if reps.size == 0:
+            return
+        row_of_rep = np.full(n_reps, -1, dtype=np.int64)
+        row_of_rep[reps] = np.arange(reps.size)
+        on = row_of_rep[rep] >= 0
+        add(family, row_of_rep[rep[on]], column[on], weights[on], lower[reps], upper[reps])
+
+    if problem.effort_kind == "unit":  # capacity counts leads: one row with the count band
+        per_rep(1, np.ones(n_x), rules.count_lower, np.minimum(problem.capacity, rules.count_upper))
+    else:
+        per_rep(1, effort, np.zeros(n_reps), problem.capacity)
+        per_rep(2, np.ones(n_x), rules.count_lower, rules.count_upper)
+    value_lower, value_upper = rules.value_lower.copy(), rules.value_upper.copy()
+    if rules.fair and fixed_total:
+        total = float(problem.value.sum())
+        for fair in rules.fair:
+            value_lower = np.maximum(value_lower, fair.low * total)
+            value_upper = np.minimum(value_upper, fair.high * total)
+        per_rep(4, value, value_lower, value_upper)
+    else:
+        per_rep(3, value, value_lower, value_upper)
+    if has_total:
+        high = np.min([fair.high for fair in rules.fair], axis=0)
+        low = np.max([fair.low for fair in rules.fair], axis=0)
+        reps = np.arange(n_reps, dtype=np.int64)
+        total_column = np.full(n_reps, n_x, dtype=np.int64)
+        for share, lower, upper in ((high, -np.inf, 0.0), (low, 0.0, np.inf)):
+            add(4, np.concatenate((rep, reps)), np.concatenate((column, total_column)),
+                np.concatenate((value, -share)), np.full(n_reps, lower), np.full(n_reps, upper))
+        add(5, np.zeros(n_x + 1, np.int64), np.append(column, n_x), np.append(value, -1.0),
+            np.zeros(1), np.zeros(1))
+    count_row = n_rows
+    add(6, np.zeros(n_x, np.int64), column, np.ones(n_x), np.array([-np.inf]), np.array([np.inf]))
+
+    matrix = sp.csc_array(
+        (np.concatenate([b[3] for b in blocks]),
+         (np.concatenate([b[1] for b in blocks]), np.concatenate([b[2] for b in blocks]))),
+        shape=(n_rows, n_cols),
+    )
+    col_upper = np.ones(n_cols)
+    if has_total:
+        col_upper[-1] = float(problem.value.sum())  # V never exceeds the value of every lead
+    return _Rows(
+        pairs=pairs,
+        matrix=matrix,
+        row_lower=np.concatenate([b[4] for b in blocks]),
+        row_upper=np.concatenate([b[5] for b in blocks]),
+        col_upper=col_upper,
+        families=np.concatenate([np.full(b[4].size, b[0], dtype=np.int64) for b in blocks]),
+        has_total=has_total,
+        count_row=count_row,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class _LpAnswer:
+    status: str  # "optimal", "infeasible", "time_limit", "error"
+    x: NDArray[np.float64] | None = None  # over every column of _Rows
+    value: float | None = None  # LP value (maximisation)
+    bound: float | None = None  # Lagrangian bound over every column (maximisation)
+    rounds: int = 0
+
+
+def _quiet_highs() -> Any:
+    """A highspy model that prints nothing (it prints a banner while constructed otherwise)."""
+    import highspy
+
+    class QuietHighs(highspy.Highs):  # type: ignore[misc]
+        def enableCallbacks(self) -> Any:  # highspy's name; it logs the banner
+            self.setOptionValue("output_flag", False)
+            return super().enableCallbacks()
+
+    highs = QuietHighs()
+    highs.setOptionValue("output_flag", False)
+    return highs
+
+
+class _ColumnGeneration:
+    """One HiGHS model over a growing set of columns; re-solved warm after each change."""
+
+    def __init__(self, rows: _Rows, gain: NDArray[np.float64], problem: Problem) -> None:
+        import highspy
+
+        self.highspy = highspy
+        self.rows = rows
+        self.cost = -np.append(gain, np.zeros(int(rows.has_total)))  # minimisation
+        self.matrix = rows.matrix
+        n_x = rows.n_x
+        # first columns: each lead's TOP_K best pairs by gain (then lowest index), plus V
+        lead = problem.pair_lead[rows.pairs]
+        order = np.lexsort((np.arange(n_x), -gain, lead))
+        first_of_lead = np.searchsorted(lead[order], lead[order])
+        rank = np.empty(n_x, dtype=np.int64)
+        rank[order] = np.arange(n_x) - first_of_lead
+        self.active = np.append(rank < TOP_K, np.ones(int(rows.has_total), dtype=bool))
+        self.columns = np.flatnonzero(self.active)
+        self.highs = _quiet_highs()
+        self.highs.setOptionValue("solver", "ipm")
+        self.highs.setOptionValue("random_seed", 0)
+        sub = self.matrix[:, self.columns].tocsc()
+        lp = highspy.HighsLp()
+        lp.num_col_ = int(self.columns.size)
+        lp.num_row_ = int(self.matrix.shape[0])
+        lp.col_cost_ = self.cost[self.columns]
+        lp.col_lower_ = np.zeros(self.columns.size)
+        lp.col_upper_ = rows.col_upper[self.columns]
+        lp.row_lower_ = rows.row_lower
+        lp.row_upper_ = rows.row_upper
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
+        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
+        lp.a_matrix_.value_ = sub.data
+        self.highs.passModel(lp)
+        self.row_lower = rows.row_lower.copy()
+
+    def set_count_lower(self, minimum: float) -> None:
+        self.row_lower[self.rows.count_row] = minimum
+        self.highs.changeRowBounds(self.rows.count_row, minimum, np.inf)
+
+    def solve(self, deadline: float | None) -> _LpAnswer:
+        highspy, rows = self.highspy, self.rows
+        for round_ in range(1, MAX_ROUNDS + 1):
+            if deadline is not None:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    return _LpAnswer("time_limit", rounds=round_)
+                self.highs.setOptionValue("time_limit", left)
+            self.highs.run()
+            status = self.highs.getModelStatus()
+            if status == highspy.HighsModelStatus.kInfeasible:
+                return _LpAnswer("infeasible", rounds=round_)
+            if status == highspy.HighsModelStatus.kTimeLimit:
+                return _LpAnswer("time_limit", rounds=round_)
+            if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty):
+                return _LpAnswer("error", rounds=round_)
+            solution = self.highs.getSolution()
+            dual = np.asarray(solution.row_dual, dtype=np.float64)
+            x = np.zeros(self.matrix.shape[1])
+            x[self.columns] = np.asarray(solution.col_value, dtype=np.float64)
+            value = -float(self.highs.getInfo().objective_function_value)
+            bound, reduced = self._lagrangian(dual)
+            entering = np.flatnonzero(~self.active & (reduced < -1e-9))
+            if entering.size == 0 or round_ == MAX_ROUNDS:
+                return _LpAnswer("optimal", x=x, value=value, bound=max(bound, value), rounds=round_)
+            sub = self.matrix[:, entering].tocsc()
+            self.highs.addCols(int(entering.size), self.cost[entering], np.zeros(entering.size),
+                               rows.col_upper[entering], int(sub.nnz), sub.indptr[:-1].astype(np.int32),
+                               sub.indices.astype(np.int32), sub.data)
+            self.active[entering] = True
+            self.columns = np.concatenate((self.columns, entering))
+            self.highs.setOptionValue("solver", "simplex")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _lagrangian(self, dual: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+        r"""Lagrangian bound (maximisation form) at the row duals, and every column's reduced cost.
+
+        A dual whose sign would multiply an infinite row bound is set to 0 first, which keeps
+        the bound finite and valid (any :math:`y` gives a valid bound).
+        """
+        lower, upper = self.row_lower, self.rows.row_upper
+        dual = np.where((dual > 0) & ~np.isfinite(lower), 0.0, dual)
+        dual = np.where((dual < 0) & ~np.isfinite(upper), 0.0, dual)
+        reduced = self.cost - self.matrix.T @ dual
+        rows_part = np.where(dual > 0, dual * np.where(np.isfinite(lower), lower, 0.0),
+                             dual * np.where(np.isfinite(upper), upper, 0.0))
+        columns_part = np.minimum(reduced, 0.0) * self.rows.col_upper
+        return -float(rows_part.sum() + columns_part.sum()), reduced
+
+
+def _solve_scipy(rows: _Rows, problem: Problem, rules: Rules, gain: NDArray[np.float64], minimum: float | None,
+                 deadline: float | None) -> _LpAnswer:
+    """Without highspy: the full LP of :mod:`fairassign.linear` through scipy (its value is the bound)."""
+    from ..linear import build_linear_model, solve_lp
+
+    model = build_linear_model(problem, rules)
+    objective = np.zeros(model.n_vars)
+    objective[: model.n_x] = gain  # both models list the allowed pairs in candidate order
+    left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+    answer = solve_lp(model, objective, min_assigned=minimum, time_limit=left)
+    if answer.status != "optimal" or answer.x is None or answer.value is None:
+        return _LpAnswer(answer.status)
+    x = np.zeros(rows.matrix.shape[1])
+    x[: rows.n_x] = answer.x[: model.n_x]
+    return _LpAnswer("optimal", x=x, value=answer.value, bound=answer.value, rounds=1)
+
+
+class _Relaxation:
+    """The LP relaxation of one batch, solved for an objective, re-solved as the count row moves."""
+
+    def __init__(self, problem: Problem, rules: Rules, rows: _Rows, gain: NDArray[np.float64],
+                 use_highs: bool) -> None:
+        self.problem, self.rules, self.rows, self.gain = problem, rules, rows, gain
+        self.engine = _ColumnGeneration(rows, gain, problem) if use_highs else None
+        self.minimum: float | None = None
+
+    def solve(self, deadline: float | None, minimum: float | None = None) -> _LpAnswer:
+        self.minimum = minimum
+        if self.engine is None:
+            return _solve_scipy(self.rows, self.problem, self.rules, self.gain, minimum, deadline)
+        if minimum is not None:
+            self.engine.set_count_lower(minimum)
+        return self.engine.solve(deadline)
+
+
+def _round(problem: Problem, rows: _Rows, x: NDArray[np.float64], rules: Rules) -> NDArray[np.int64]:
+    """Integral LP values as they are; fractional leads by largest value, where room is left."""
+    pairs, values = rows.pairs, x[: rows.n_x]
+    rep_of = np.full(problem.n_leads, -1, dtype=np.int64)
+    if pairs.size == 0:
+        return rep_of
+    lead = problem.pair_lead[pairs]
+    score = problem.pair_score[pairs]
+    # each lead's pairs by LP value, then score, then lowest index
+    order = np.lexsort((np.arange(pairs.size), -score, -values, lead))
+    first = np.searchsorted(lead[order], np.arange(problem.n_leads))
+    has_pair = np.zeros(problem.n_leads, dtype=bool)
+    has_pair[lead] = True
+    top = order[np.minimum(first, pairs.size - 1)]
+    whole = has_pair & (values[top] >= 1 - _INTEGRAL)
+    rep_of[whole] = problem.pair_rep[pairs[top[whole]]]
+
+    room = np.asarray(problem.capacity, dtype=np.float64).copy()
+    count_room = np.asarray(rules.count_upper, dtype=np.float64).copy()
+    chosen = pairs[top[whole]]
+    np.subtract.at(room, problem.pair_rep[chosen], problem.pair_effort[chosen])
+    np.subtract.at(count_room, problem.pair_rep[chosen], 1.0)
+    fractional = np.flatnonzero(has_pair & ~whole & (values[top] > _INTEGRAL))
+    fractional = fractional[np.lexsort((fractional, -score[top[fractional]], -values[top[fractional]]))]
+    stop = np.append(first[1:], pairs.size)
+    for i in fractional.tolist():
+        for k in order[first[i]:stop[i]].tolist():
+            if values[k] <= _INTEGRAL:
+                break
+            pair = int(pairs[k])
+            rep = int(problem.pair_rep[pair])
+            if problem.pair_effort[pair] <= room[rep] + 1e-9 and count_room[rep] >= 1:
+                rep_of[i] = rep
+                room[rep] -= problem.pair_effort[pair]
+                count_room[rep] -= 1
+                break
+    return rep_of
+
+
+def _diagnose(rules: Rules, rows: _Rows) -> str:
+    """Which rule families, dropped one at a time, make the LP feasible; in words."""
+    named = {1: "capacity", 2: "count bands", 3: "value bands", 4: "fair shares"}
+    present = [family for family in named if np.any(rows.families == family)]
+    culprits = []
+    for family in present:
+        keep = rows.families != family
+        lower = np.where(keep, rows.row_lower, -np.inf)
+        upper = np.where(keep, rows.row_upper, np.inf)
+        from scipy.optimize import linprog
+
+        feasible = _feasible(rows.matrix, lower, upper, rows.col_upper, linprog)
+        if feasible:
+            culprits.append(named[family])
+    must = int(rules.must_assign.sum())
+    head = "the LP relaxation is infeasible"
+    if must:
+        head += f" with {must} lead{'s' if must != 1 else ''} that must be assigned"
+    if culprits:
+        return head + ": it becomes feasible without the " + " or without the ".join(culprits) + \
+            ", so those rules cannot all hold together (and no integer assignment exists either)"
+    return head + ": no fractional assignment keeps every rule together, so no integer assignment does either"
+
+
+def _feasible(matrix: sp.csc_array, lower: NDArray[np.float64], upper: NDArray[np.float64],
+              col_upper: NDArray[np.float64], linprog: object) -> bool:
+    finite_upper = np.isfinite(upper)
+    finite_lower = np.isfinite(lower)
+    csr = sp.csr_array(matrix)
+    a_ub = sp.vstack([csr[finite_upper], -csr[finite_lower]], format="csr")
+    b_ub = np.concatenate((upper[finite_upper], -lower[finite_lower]))
+    answer = linprog(np.zeros(matrix.shape[1]), A_ub=a_ub, b_ub=b_ub,  # type: ignore[operator]
+                     bounds=np.column_stack((np.zeros(col_upper.size), col_upper)), method="highs")
+    return bool(answer.status == 0)
 
 
 @register
 class LpRoundSolver(Solver):
+    """LP relaxation + rounding + repair; see the module docstring."""
+
     name = "lp-round"
     exact = False
 
     def solve(self, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
-        raise NotImplementedError
+        started = time.perf_counter()
+        deadline = None if request.time_limit is None else started + request.time_limit
+        use_highs = importlib.util.find_spec("highspy") is not None
+        rows = _build(problem, rules)
+        notes: list[str] = [] if use_highs else ["highspy not installed: full LP through scipy"]
+        lexicographic = request.objective == "lexicographic"
+        minimum: float | None = None
+        count_ceiling: float | None = None  # floor of a proven bound on the number of leads
+        if lexicographic and not rules.must_assign.all():
+            counting = _Relaxation(problem, rules, rows, np.ones(rows.n_x), use_highs)
+            answer = counting.solve(deadline)
+            if answer.status != "optimal" or answer.bound is None:
+                return self._failed(problem, rules, rows, answer, use_highs)
+            count_ceiling = float(math.floor(answer.bound + 1e-6))
+            # the count LP may find fewer leads than its bound allows; ask only what it reached
+            reached = float(math.floor(float(np.sum(answer.x[: rows.n_x])) + 1e-6)) if answer.x is not None else 0.0
+            minimum = min(count_ceiling, reached)
+        relaxation = _Relaxation(problem, rules, rows, problem.pair_score[rows.pairs], use_highs)
+        answer = relaxation.solve(deadline, minimum)
+        if answer.status != "optimal" or answer.x is None:
+            return self._failed(problem, rules, rows, answer, use_highs)
+        notes.append(f"LP {answer.value:.6g} after {answer.rounds} pricing round{'s' if answer.rounds != 1 else ''}")
+        x = answer.x
+        start = _round(problem, rows, x, rules)
+        left = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
+        repaired = repair(problem, rules, start, SolveRequest(objective=request.objective, time_limit=left,
+                                                              seed=request.seed))
+        if repaired is None:
+            return SolverOutput(
+                rep_of=np.full(problem.n_leads, -1, dtype=np.int64), status=Status.NO_SOLUTION,
+                diagnosis=("rounding the LP solution and repairing it found no assignment that keeps every rule "
+                           "(the LP relaxation is feasible, so the rules may still admit one: try solver='cpsat')",),
+                notes=tuple(notes))
+        bound = answer.bound
+        n_assigned = int((repaired >= 0).sum())
+        if minimum is not None and n_assigned < minimum:
+            # our count is below the LP's: the bound must cover assignments with fewer leads
+            answer = relaxation.solve(deadline, float(n_assigned))
+            bound = answer.bound if answer.status == "optimal" else None
+            notes.append(f"score LP re-solved with at least {n_assigned} leads for the bound")
+        leads = np.flatnonzero(repaired >= 0)
+        objective = float(problem.pair_score[problem.pair_index(leads, repaired[leads])].sum())
+        integral = bool(np.all((x[: rows.n_x] <= _INTEGRAL) | (x[: rows.n_x] >= 1 - _INTEGRAL)))
+        status = Status.FEASIBLE
+        count_settled = count_ceiling is None or n_assigned >= count_ceiling
+        if bound is not None and integral and count_settled and objective >= bound - 1e-9 * max(abs(bound), 1.0):
+            status = Status.OPTIMAL
+        return SolverOutput(rep_of=repaired, status=status, bound=bound, notes=tuple(notes))
+
+    def _failed(self, problem: Problem, rules: Rules, rows: _Rows, answer: _LpAnswer,
+                use_highs: bool) -> SolverOutput:
+        empty = np.full(problem.n_leads, -1, dtype=np.int64)
+        if answer.status == "infeasible":
+            return SolverOutput(rep_of=empty, status=Status.INFEASIBLE,
+                                diagnosis=(_diagnose(rules, rows),))
+        reason = "the time limit ran out" if answer.status == "time_limit" else "the LP solver failed"
+        return SolverOutput(rep_of=empty, status=Status.NO_SOLUTION,
+                            diagnosis=(f"{reason} before the LP relaxation was solved",))

@@ -43,7 +43,7 @@ from ..problem import Problem
 from ..rules import Rules
 from .base import SolveRequest
 
-__all__ = ["repair"]
+__all__ = ["repair", "usable_pairs"]
 
 #: relative slack when testing a rule (verify uses 1e-6)
 _RTOL = 1e-9
@@ -129,6 +129,29 @@ def _local_penalty(limits: _Limits, reps: NDArray[np.int64], load: NDArray[np.fl
     return penalty + (over + _SHORT_WEIGHT * short) / limits.value_scale
 
 
+def usable_pairs(problem: Problem, rules: Rules) -> NDArray[np.bool_]:
+    r"""Allowed pairs that some rule-keeping assignment could use (a superset of them).
+
+    A pair is useless when its lead alone overfills the rep: effort above the capacity, or
+    value above the rep's value band or above its largest possible fair share
+    :math:`h_r V_{\max}`, with :math:`V_{\max}` the value of every lead that has an allowed
+    pair. Leaving such pairs out changes no feasible assignment, and it keeps rounding and
+    repair from placing a heavy lead where it can never stay.
+    """
+    allowed = np.asarray(rules.allowed, dtype=bool).copy()
+    rep = problem.pair_rep
+    value = problem.pair_value
+    allowed &= problem.pair_effort <= _widen(problem.capacity, 1.0)[rep]
+    allowed &= value <= _widen(rules.value_upper, 1.0)[rep]
+    if rules.fair:
+        has_pair = np.zeros(problem.n_leads, dtype=bool)
+        has_pair[problem.pair_lead[rules.allowed]] = True
+        most = float(problem.value[has_pair].sum())
+        high = np.min([fair.high for fair in rules.fair], axis=0)
+        allowed &= value <= (high * most + _RTOL * max(most, 1.0))[rep]
+    return allowed
+
+
 class _FairSum:
     r"""Fair-share penalty of all reps, at fixed values ``V_r``, as a function of the total.
 
@@ -179,11 +202,12 @@ class _Repairer:
             self.priority = np.asarray(priority, dtype=np.float64)
         self.lexicographic = request.objective == "lexicographic"
         self.must = np.asarray(rules.must_assign, dtype=bool)
-        # allowed pairs, grouped by lead (candidate order) and by rep
-        self.allowed_pairs = np.flatnonzero(rules.allowed).astype(np.int64)
+        self.usable = usable_pairs(problem, rules)
+        # usable pairs, grouped by lead (candidate order) and by rep
+        self.allowed_pairs = np.flatnonzero(self.usable).astype(np.int64)
         self.allowed_lead_start = np.searchsorted(problem.pair_lead[self.allowed_pairs],
                                                   np.arange(problem.n_leads + 1)).astype(np.int64)
-        by_rep = problem.rep_order[rules.allowed[problem.rep_order]]
+        by_rep = problem.rep_order[self.usable[problem.rep_order]]
         self.rep_pairs = by_rep.astype(np.int64)
         self.rep_pair_start = np.searchsorted(problem.pair_rep[by_rep],
                                               np.arange(problem.n_reps + 1)).astype(np.int64)
@@ -197,7 +221,7 @@ class _Repairer:
         leads = np.flatnonzero((rep_of >= 0) & (rep_of < problem.n_reps))
         pairs = problem.pair_index(leads, rep_of[leads])
         ok = pairs >= 0
-        ok[ok] = self.rules.allowed[pairs[ok]]  # a pair that is not allowed is dropped, then repaired
+        ok[ok] = self.usable[pairs[ok]]  # a pair that is not allowed (or usable) is dropped, then repaired
         self.pair_of[:] = -1
         self.pair_of[leads[ok]] = pairs[ok]
         self._recount()
