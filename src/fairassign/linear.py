@@ -179,6 +179,10 @@ def solve_lp(model: LinearModel, objective: NDArray[np.float64], *, min_assigned
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     matrix, lower, upper = model.matrix, model.row_lower, model.row_upper
+    if model.n_vars == 0:  # no allowed pair: scipy's milp refuses an empty objective
+        feasible = bool(np.all(lower <= 0.0) and np.all(upper >= 0.0)) and (min_assigned or 0.0) <= 0.0
+        return LPSolution(x=np.zeros(0), value=0.0, status="optimal") if feasible else \
+            LPSolution(x=None, value=None, status="infeasible")
     if min_assigned is not None:
         matrix = sp.vstack([matrix, sp.csr_array(model.count[None, :])], format="csr")
         lower = np.append(lower, min_assigned)
