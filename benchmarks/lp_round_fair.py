@@ -21,10 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import fairassign as fa  # noqa: E402
-from fairassign.linear import build_linear_model, solve_lp  # noqa: E402
-from fairassign.rules import bind  # noqa: E402
-from instances import random_problem  # noqa: E402
+from instances import random_problem
+
+import fairassign as fa
+from fairassign.linear import build_linear_model, solve_lp
+from fairassign.rules import bind
 
 
 def main() -> None:

@@ -356,6 +356,50 @@ class _Repairer:
             return None
         return int(leads[best]), int(pairs[best])
 
+    def _best_exchange(self, rep: int) -> tuple[int, int, int, int] | None:
+        """Best exchange of one of ``rep``'s leads with a lead of another rep, both reps allowed.
+
+        Every (own lead i, other lead j) pair whose exchange is allowed is scored at once; only
+        the two reps change, and the total value stays, so the penalty change is local.
+        """
+        problem, limits = self.problem, self.limits
+        span = self.rep_pairs[self.rep_pair_start[rep]:self.rep_pair_start[rep + 1]]
+        span_leads = problem.pair_lead[span]
+        current = self.pair_of[span_leads]
+        own = span_leads[current == span]
+        own_pairs = span[current == span]
+        others = span_leads[(current >= 0) & (current != span)]
+        into_rep = span[(current >= 0) & (current != span)]
+        if own.size == 0 or others.size == 0:
+            return None
+        other_pairs = self.pair_of[others]
+        other_rep = problem.pair_rep[other_pairs]
+        i = np.repeat(np.arange(own.size), others.size)
+        j = np.tile(np.arange(others.size), own.size)
+        back = problem.pair_index(own[i], other_rep[j])  # own lead i to j's rep
+        ok = back >= 0
+        ok[ok] = self.usable[back[ok]]
+        i, j, back = i[ok], j[ok], back[ok]
+        if i.size == 0:
+            return None
+        value = problem.value
+        reps = np.full(i.size, rep, dtype=np.int64)
+        b = other_rep[j]
+        delta = -_local_penalty(limits, reps, self.load[reps], self.count[reps], self.value[reps], self.total)
+        delta += _local_penalty(limits, reps,
+                                self.load[reps] - problem.pair_effort[own_pairs[i]] + problem.pair_effort[into_rep[j]],
+                                self.count[reps], self.value[reps] - value[own[i]] + value[others[j]], self.total)
+        delta -= _local_penalty(limits, b, self.load[b], self.count[b], self.value[b], self.total)
+        load_b = self.load[b] - problem.pair_effort[other_pairs[j]] + problem.pair_effort[back]
+        value_b = self.value[b] + value[own[i]] - value[others[j]]
+        delta += _local_penalty(limits, b, load_b, self.count[b], value_b, self.total)
+        prio = self.priority
+        loss = prio[own_pairs[i]] + prio[other_pairs[j]] - prio[back] - prio[into_rep[j]]
+        best = self._choose(delta, loss, np.zeros(i.size))
+        if best < 0:
+            return None
+        return int(own[i[best]]), int(back[best]), int(others[j[best]]), int(into_rep[j[best]])
+
     def _best_swap(self, rep: int) -> tuple[int, int, int, int] | None:
         """Best pair of moves through ``rep``: one lead in (from elsewhere), one of its own out."""
         problem = self.problem
@@ -423,7 +467,7 @@ class _Repairer:
                     moved = True
                     break
                 if rep >= 0:
-                    swap = self._best_swap(rep)
+                    swap = self._best_exchange(rep) or self._best_swap(rep)
                     if swap is not None:
                         self._apply(swap[0], swap[1])
                         self._apply(swap[2], swap[3])
