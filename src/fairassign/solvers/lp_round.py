@@ -49,7 +49,7 @@ from ..problem import Problem
 from ..result import Status
 from ..rules import Rules
 from .base import Solver, SolveRequest, SolverOutput, register
-from .repair import repair, usable_pairs
+from .repair import repair_with_proof, usable_pairs
 
 __all__ = ["LpRoundSolver", "TOP_K", "MAX_ROUNDS"]
 
@@ -252,7 +252,13 @@ class _ColumnGeneration:
                 return _LpAnswer("infeasible", rounds=round_)
             if status == highspy.HighsModelStatus.kTimeLimit:
                 return _LpAnswer("time_limit", rounds=round_)
-            if status not in (highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kModelEmpty):
+            if status == highspy.HighsModelStatus.kModelEmpty:  # no column: do the rows hold at 0?
+                lower, upper = self.row_lower, rows.row_upper
+                if np.all(lower <= 1e-9) and np.all(upper >= -1e-9):
+                    return _LpAnswer("optimal", x=np.zeros(self.matrix.shape[1]), value=0.0, bound=0.0,
+                                     rounds=round_)
+                return _LpAnswer("infeasible", rounds=round_)
+            if status != highspy.HighsModelStatus.kOptimal:
                 return _LpAnswer("error", rounds=round_)
             solution = self.highs.getSolution()
             dual = np.asarray(solution.row_dual, dtype=np.float64)
@@ -388,6 +394,8 @@ def _diagnose(rules: Rules, rows: _Rows) -> str:
 
 def _feasible(matrix: sp.csc_array, lower: NDArray[np.float64], upper: NDArray[np.float64],
               col_upper: NDArray[np.float64], linprog: object) -> bool:
+    if matrix.shape[1] == 0:  # no column: the rows must hold at zero
+        return bool(np.all(lower <= 1e-9) and np.all(upper >= -1e-9))
     finite_upper = np.isfinite(upper)
     finite_lower = np.isfinite(lower)
     csr = sp.csr_array(matrix)
@@ -431,8 +439,15 @@ class LpRoundSolver(Solver):
         x = answer.x
         start = _round(problem, rows, x, rules)
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
-        repaired = repair(problem, rules, start, SolveRequest(objective=request.objective, time_limit=left,
-                                                              seed=request.seed))
+        repaired, proven = repair_with_proof(problem, rules, start, SolveRequest(
+            objective=request.objective, time_limit=left, seed=request.seed))
+        if repaired is None and proven:
+            return SolverOutput(
+                rep_of=np.full(problem.n_leads, -1, dtype=np.int64), status=Status.INFEASIBLE,
+                diagnosis=(f"no assignment keeps every rule: the LP relaxation is feasible (value {answer.value:.6g}), "
+                           f"but an exact search over all {int(rules.allowed.sum())} allowed pairs found no integer "
+                           "assignment",),
+                notes=tuple(notes))
         if repaired is None:
             return SolverOutput(
                 rep_of=np.full(problem.n_leads, -1, dtype=np.int64), status=Status.NO_SOLUTION,

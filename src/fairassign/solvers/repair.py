@@ -43,7 +43,7 @@ from ..problem import Problem
 from ..rules import Rules
 from .base import SolveRequest
 
-__all__ = ["repair", "usable_pairs"]
+__all__ = ["repair", "repair_with_proof", "usable_pairs"]
 
 #: relative slack when testing a rule (verify uses 1e-6)
 _RTOL = 1e-9
@@ -681,6 +681,12 @@ def repair(problem: Problem, rules: Rules, rep_of: NDArray[np.int64], request: S
     >>> repair(problem, rules, np.array([0, 0]), SolveRequest()).tolist()
     [0, 1]
     """
+    return repair_with_proof(problem, rules, rep_of, request, priority)[0]
+
+
+def repair_with_proof(problem: Problem, rules: Rules, rep_of: NDArray[np.int64], request: SolveRequest,
+                      priority: NDArray[np.float64] | None = None) -> tuple[NDArray[np.int64] | None, bool]:
+    """:func:`repair`, and whether a ``None`` answer is a proof that no rule-keeping assignment exists."""
     started = time.perf_counter()
     if priority is not None and np.shape(priority) != (problem.n_pairs,):
         raise ValidationError(f"priority must have shape ({problem.n_pairs},), got {np.shape(priority)}")
@@ -689,7 +695,9 @@ def repair(problem: Problem, rules: Rules, rep_of: NDArray[np.int64], request: S
     state = _Repairer(problem, rules, rep_of, request, priority)
     if not state.run_moves(deadline):
         outcome = state.run_mip(deadline)
-        if outcome is None or not outcome:
-            return None
+        if outcome is None:
+            return None, True
+        if not outcome:
+            return None, False
     state.fill()
-    return state.rep_of()
+    return state.rep_of(), False
