@@ -104,8 +104,12 @@ def _within(amount: NDArray[np.float64], limit: NDArray[np.float64], rtol: float
 
 
 def feasible_mask(problem: fa.Problem, rep_of: NDArray[np.int64], pair: NDArray[np.int64],
-                  constraints: Sequence[fa.Constraint], rtol: float) -> NDArray[np.bool_]:
-    """Which enumerated assignments keep capacity and every rule (eligibility holds by construction)."""
+                  constraints: Sequence[fa.Constraint], rtol: float, *,
+                  capacity: bool = True) -> NDArray[np.bool_]:
+    """Which enumerated assignments keep capacity (unless ``capacity=False``) and every rule.
+
+    Eligibility holds by construction of the enumeration.
+    """
     n_reps = problem.n_reps
     chosen = pair >= 0
     safe = np.maximum(pair, 0)
@@ -116,7 +120,7 @@ def feasible_mask(problem: fa.Problem, rep_of: NDArray[np.int64], pair: NDArray[
     used = (on_rep * effort[:, :, None]).sum(axis=1)
     received = (on_rep * value[:, :, None]).sum(axis=1)
 
-    ok = _within(used, problem.capacity[None, :], rtol).all(axis=1)
+    ok = _within(used, problem.capacity[None, :], rtol).all(axis=1) if capacity else np.ones(len(pair), bool)
     lead_at = {identifier: i for i, identifier in enumerate(problem.lead_ids.tolist())}
     rep_at = {identifier: r for r, identifier in enumerate(problem.rep_ids.tolist())}
     for rule in constraints:

@@ -68,7 +68,8 @@ def _draw_scores(rng: np.random.Generator, n_leads: int, n_reps: int, style: str
 
 @st.composite
 def problems(draw: st.DrawFn, *, max_leads: int = 6, max_reps: int = 3, unit_effort: bool | None = None,
-             score_style: str | None = None, finite_capacity: bool | None = None) -> tuple[fa.Problem, np.ndarray]:
+             score_style: str | None = None, finite_capacity: bool | None = None,
+             value_kinds: Sequence[str] = ("none", "integer", "lognormal", "awkward")) -> tuple[fa.Problem, np.ndarray]:
     """A random tiny :class:`fairassign.Problem` and the dense score it was built from.
 
     Parameters
@@ -79,6 +80,9 @@ def problems(draw: st.DrawFn, *, max_leads: int = 6, max_reps: int = 3, unit_eff
         Continuous normal scores make a tie between assignments unlikely.
     finite_capacity : bool, optional
         Force every capacity finite (True); drawn when None.
+    value_kinds : sequence of {"none", "integer", "lognormal", "awkward"}
+        Forms of lead value to draw from: default (all 1), small integers, lognormal rounded
+        to 3 decimals, or :data:`AWKWARD` floats.
     """
     n_leads = draw(st.integers(1, max_leads))
     n_reps = draw(st.integers(1, max_reps))
@@ -111,7 +115,7 @@ def problems(draw: st.DrawFn, *, max_leads: int = 6, max_reps: int = 3, unit_eff
     if not finite_capacity and draw(st.booleans()) and draw(st.booleans()):
         capacity[rng.integers(n_reps)] = np.inf
 
-    value_kind = draw(st.sampled_from(["none", "integer", "lognormal", "awkward"]))
+    value_kind = draw(st.sampled_from(list(value_kinds)))
     value: np.ndarray | None = None
     if value_kind == "integer":
         value = rng.integers(0, 5, size=n_leads).astype(float)
@@ -198,7 +202,8 @@ def constraint_lists(draw: st.DrawFn, problem: fa.Problem, *,
 
 @st.composite
 def cases(draw: st.DrawFn, *, capacity_only: bool | None = None, score_style: str | None = None,
-          max_leads: int = 6, max_reps: int = 3) -> Case:
+          max_leads: int = 6, max_reps: int = 3,
+          value_kinds: Sequence[str] = ("none", "integer", "lognormal", "awkward")) -> Case:
     """A problem and a rule list.
 
     ``capacity_only`` None draws it: about a third of the cases keep to the rules the
@@ -208,7 +213,8 @@ def cases(draw: st.DrawFn, *, capacity_only: bool | None = None, score_style: st
     if capacity_only is None:
         capacity_only = draw(st.integers(0, 2)) == 0
     problem, score = draw(problems(max_leads=max_leads, max_reps=max_reps,
-                                   unit_effort=True if capacity_only else None, score_style=score_style))
+                                   unit_effort=True if capacity_only else None, score_style=score_style,
+                                   value_kinds=value_kinds))
     constraints = draw(constraint_lists(problem, capacity_only=capacity_only))
     return Case(problem=problem, constraints=constraints, score=score)
 
