@@ -1,0 +1,141 @@
+"""Backend "lp-round": verifier-clean answers, valid bounds against brute force, statuses, determinism.
+
+Called through :func:`fairassign.solve` (which runs the independent verifier and turns a
+rule-breaking answer into INVALID) and, where the pre-solve diagnosis would answer first,
+directly through :class:`LpRoundSolver` with the result wrapped by :func:`fairassign.solve.assemble`.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fairassign as fa
+from fairassign.rules import bind
+from fairassign.solve import assemble
+from fairassign.solvers.base import SolveRequest
+from fairassign.solvers.lp_round import LpRoundSolver
+from oracle import STRICT_RTOL, brute_force
+from strategies import Case, cases
+
+#: the bound comes from an LP solved to HiGHS' tolerances
+BOUND_RTOL = 1e-6
+
+
+def _direct(problem: fa.Problem, constraints: tuple[fa.Constraint, ...], objective: str = "lexicographic",
+            seed: int = 0) -> fa.Result:
+    rules = bind(problem, constraints)
+    output = LpRoundSolver().solve(problem, rules, SolveRequest(objective=objective, seed=seed))  # type: ignore[arg-type]
+    return assemble(problem, rules, output, "lp-round", "test", time.perf_counter())
+
+
+def _slack(value: float) -> float:
+    return BOUND_RTOL * max(abs(value), 1.0)
+
+
+@given(case=cases(capacity_only=False), objective=st.sampled_from(["lexicographic", "score"]))
+def test_answers_keep_rules_and_bounds_hold_against_brute_force(case: Case, objective: str) -> None:
+    problem, constraints = case.problem, case.constraints
+    if bind(problem, constraints).conflicts:
+        return  # contradictory pins: the pre-solve diagnosis answers, not this backend
+    result = _direct(problem, constraints, objective)
+    oracle = brute_force(problem, constraints)
+    strict = brute_force(problem, constraints, rtol=STRICT_RTOL)
+    assert result.status is not fa.Status.INVALID, result.violations
+    if result.status.has_solution:
+        assert result.violations == ()
+        assert oracle.feasible
+        assert result.bound is not None
+        assert result.objective <= result.bound + _slack(result.bound)
+        if objective == "score":
+            assert result.bound >= oracle.best_score - _slack(oracle.best_score)
+            assert oracle.best_score >= result.objective - _slack(result.objective)
+        else:
+            best = float(oracle.best_at_least[result.n_assigned])
+            assert result.bound >= best - _slack(best)
+            assert result.n_assigned <= oracle.count
+        if result.status is fa.Status.OPTIMAL:
+            target = oracle.best_score if objective == "score" else float(oracle.best_at_least[result.n_assigned])
+            assert result.objective >= target - _slack(target)
+            if objective == "lexicographic":
+                assert result.n_assigned == oracle.count
+    else:
+        # on a tiny batch repair searches exactly, so "nothing found" means nothing exists
+        assert result.status in (fa.Status.INFEASIBLE, fa.Status.NO_SOLUTION)
+        assert result.diagnosis
+        assert not strict.feasible
+
+
+@given(case=cases(capacity_only=False), seed=st.integers(0, 3))
+def test_same_input_and_seed_give_the_same_answer(case: Case, seed: int) -> None:
+    first = fa.solve(case.problem, case.constraints, solver="lp-round", seed=seed)
+    second = fa.solve(case.problem, case.constraints, solver="lp-round", seed=seed)
+    assert first.status is second.status
+    np.testing.assert_array_equal(first.rep_of, second.rep_of)
+    assert first.bound == second.bound
+
+
+def _random_batch(n_leads: int, n_reps: int, candidates: int, seed: int) -> fa.Problem:
+    """The benchmark recipe in small: lognormal values, score = value x uniform fit, slack 1.1."""
+    rng = np.random.default_rng(seed)
+    reps = np.array([np.sort(rng.choice(n_reps, size=candidates, replace=False)) for _ in range(n_leads)])
+    leads = np.repeat(np.arange(n_leads), candidates)
+    value = rng.lognormal(0.0, 1.0, size=n_leads)
+    score = sp.csr_array((value[leads] * rng.uniform(0.5, 1.5, leads.size), (leads, reps.ravel())),
+                         shape=(n_leads, n_reps))
+    spread = rng.uniform(0.5, 1.5, size=n_reps)
+    capacity = np.maximum(1.0, np.round(spread / spread.sum() * 1.1 * n_leads))
+    return fa.Problem(score=score, capacity=capacity, value=value)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_fair_share_batch_is_feasible_and_close_to_its_bound(seed: int) -> None:
+    problem = _random_batch(400, 20, 8, seed)
+    constraints = [fa.AssignAll(), fa.FairShare(0.10)]
+    result = fa.solve(problem, constraints, solver="lp-round", seed=seed)
+    assert result.status.has_solution, result.diagnosis
+    assert result.violations == ()
+    assert fa.verify(problem, result, constraints) == []
+    assert result.n_assigned == problem.n_leads
+    assert result.gap is not None and result.gap < 0.02
+
+
+def test_lexicographic_bound_covers_every_assignment_with_as_many_leads() -> None:
+    # rep 0 cannot take both leads; the best single-lead answers score 10, the two-lead one 5 + 1
+    problem = fa.Problem(score=[[10.0, 1.0], [5.0, np.nan]], capacity=[1, 1])
+    result = fa.solve(problem, [fa.CountBand(upper=1)], solver="lp-round")
+    assert result.status is fa.Status.OPTIMAL
+    assert result.rep_of.tolist() == [1, 0]
+    assert result.bound == pytest.approx(6.0)
+    scored = fa.solve(problem, [fa.CountBand(upper=1)], solver="lp-round", objective="score")
+    assert scored.objective == pytest.approx(10.0)
+
+
+def test_infeasible_lp_is_reported_with_a_diagnosis() -> None:
+    problem = fa.Problem(score=[[1.0, 2.0], [2.0, 1.0], [1.0, 1.0]], capacity=[1, 1])
+    result = _direct(problem, (fa.AssignAll(),))
+    assert result.status is fa.Status.INFEASIBLE
+    assert result.diagnosis[0].startswith("the LP relaxation is infeasible")
+    assert "capacity" in result.diagnosis[0]
+
+
+def test_integer_infeasibility_found_by_the_exact_repair_is_reported() -> None:
+    # three leads of value 1, two reps with equal shares and a 10% tolerance: the LP gives each
+    # rep 1.5, but no integer split lands within 1.5 +- 0.15
+    problem = fa.Problem(score=np.ones((3, 2)), capacity=[3, 3])
+    result = _direct(problem, (fa.AssignAll(), fa.FairShare(0.1)))
+    assert result.status is fa.Status.INFEASIBLE
+    assert "LP relaxation is feasible" in result.diagnosis[0]
+
+
+def test_integral_lp_solution_is_optimal() -> None:
+    problem = fa.Problem(score=[[5.0, 1.0], [4.0, 3.0], [2.0, 2.5]], capacity=[2, 1])
+    result = fa.solve(problem, [fa.AssignAll(), fa.CountBand(lower=1)], solver="lp-round")
+    assert result.status is fa.Status.OPTIMAL
+    assert result.rep_of.tolist() == [0, 0, 1]  # 5 + 4 + 2.5
+    assert result.gap == 0.0
