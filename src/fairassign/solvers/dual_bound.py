@@ -67,7 +67,8 @@ from numpy.typing import NDArray
 from ..problem import Problem
 from ..rules import Rules
 
-__all__ = ["PairView", "Multipliers", "Evaluation", "DualBound", "pair_view", "evaluate", "dual_bound"]
+__all__ = ["PairView", "Multipliers", "Evaluation", "DualBound", "pair_view", "sample_view", "pairs_of_segments",
+           "adjusted_scores", "evaluate", "dual_bound", "minimise"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -119,6 +120,7 @@ class PairView:
     fair_low: tuple[FloatArray, ...]
     fair_high: tuple[FloatArray, ...]
     unit_effort: bool
+    uniform_degree: bool = False
 
     @property
     def size(self) -> int:
@@ -137,8 +139,13 @@ class PairView:
 
 def pair_view(problem: Problem, rules: Rules) -> PairView:
     """Build the :class:`PairView` of the pairs ``rules`` allows."""
-    pair = np.flatnonzero(rules.allowed).astype(np.int64)
-    lead = problem.pair_lead[pair]
+    if rules.allowed.all():  # the usual case at scale: share the problem's arrays, copy nothing
+        pair = np.arange(problem.n_pairs, dtype=np.int64)
+        lead, rep, score, effort = problem.pair_lead, problem.pair_rep, problem.pair_score, problem.pair_effort
+    else:
+        pair = np.flatnonzero(rules.allowed).astype(np.int64)
+        lead, rep = np.take(problem.pair_lead, pair), np.take(problem.pair_rep, pair)
+        score, effort = np.take(problem.pair_score, pair), np.take(problem.pair_effort, pair)
     degree = np.bincount(lead, minlength=problem.n_leads)
     segment_lead = np.flatnonzero(degree).astype(np.int64)
     segment_start = np.concatenate(([0], np.cumsum(degree[segment_lead]))).astype(np.int64)
@@ -148,10 +155,10 @@ def pair_view(problem: Problem, rules: Rules) -> PairView:
     return PairView(
         pair=pair,
         lead=lead,
-        rep=problem.pair_rep[pair],
-        score=problem.pair_score[pair],
-        effort=problem.pair_effort[pair],
-        value=problem.value[lead],
+        rep=rep,
+        score=score,
+        effort=effort,
+        value=np.take(problem.value, lead),
         segment_start=segment_start,
         segment_lead=segment_lead,
         segment_must=rules.must_assign[segment_lead].copy(),
@@ -166,7 +173,42 @@ def pair_view(problem: Problem, rules: Rules) -> PairView:
         fair_low=tuple(fair.low for fair in rules.fair),
         fair_high=tuple(fair.high for fair in rules.fair),
         unit_effort=unit,
+        uniform_degree=bool(segment_lead.size and np.all(degree[segment_lead] == degree[segment_lead[0]])),
     )
+
+
+def sample_view(view: PairView, fraction: float, seed: int) -> PairView:
+    """A random share of the leads, with every per-rep limit scaled by ``fraction``.
+
+    Prices learned on it approximate the full batch's prices at a fraction of the cost; a
+    bound is only ever computed on the full view.
+    """
+    n_segments = view.segment_lead.size
+    keep = np.sort(np.random.default_rng(seed).choice(n_segments, size=max(1, int(fraction * n_segments)),
+                                                       replace=False))
+    lengths = view.segment_length[keep]
+    pairs = pairs_of_segments(view, keep)
+    fraction = keep.size / max(n_segments, 1)
+    return replace(
+        view,
+        pair=view.pair[pairs], lead=view.lead[pairs], rep=view.rep[pairs], score=view.score[pairs],
+        effort=view.effort[pairs], value=view.value[pairs],
+        segment_start=np.concatenate(([0], np.cumsum(lengths))).astype(np.int64),
+        segment_lead=view.segment_lead[keep], segment_must=view.segment_must[keep],
+        n_leads=int(keep.size),
+        capacity=view.capacity * fraction, count_upper=view.count_upper * fraction,
+        count_lower=view.count_lower * fraction, value_lower=view.value_lower * fraction,
+        value_upper=view.value_upper * fraction,
+    )
+
+
+def pairs_of_segments(view: PairView, segments: IntArray) -> IntArray:
+    """View indices of every allowed pair of the given lead segments (in the given order)."""
+    starts = view.segment_start[segments]
+    lengths = view.segment_start[segments + 1] - starts
+    total = int(lengths.sum())
+    offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return offsets + np.arange(total, dtype=np.int64)
 
 
 @dataclass(frozen=True)
@@ -226,17 +268,18 @@ def adjusted_scores(view: PairView, multipliers: Multipliers) -> FloatArray:
     m = multipliers
     adjusted = view.score + m.count if m.count else view.score.copy()
     if np.any(m.capacity):
-        adjusted -= (view.effort * m.capacity[view.rep]) if not view.unit_effort else m.capacity[view.rep]
+        price = np.take(m.capacity, view.rep)
+        adjusted -= price if view.unit_effort else view.effort * price
     per_rep_count = m.count_lower - m.count_upper
     if np.any(per_rep_count):
-        adjusted += per_rep_count[view.rep]
+        adjusted += np.take(per_rep_count, view.rep)
     per_rep_value = m.value_lower - m.value_upper
     shift = 0.0
     for high, low, alpha, beta in zip(view.fair_high, view.fair_low, m.fair_high, m.fair_low, strict=True):
         per_rep_value = per_rep_value - alpha + beta
         shift += float(np.dot(alpha, high) - np.dot(beta, low))
     if np.any(per_rep_value) or shift:
-        adjusted += view.value * (per_rep_value[view.rep] + shift)
+        adjusted += view.value * (np.take(per_rep_value, view.rep) + shift)
     return adjusted
 
 
@@ -248,14 +291,21 @@ def _constant(view: PairView, m: Multipliers, min_assigned: int) -> float:
 
 def segment_best(view: PairView, adjusted: FloatArray) -> tuple[FloatArray, IntArray]:
     """Per lead segment: the largest adjusted score and the first allowed pair (view index) reaching it."""
+    n_segments = view.segment_lead.size
     if view.size == 0:
         return np.zeros(0), np.zeros(0, np.int64)
+    degree = view.size // n_segments
+    if degree * n_segments == view.size and view.uniform_degree:  # every lead has as many pairs: a 2-D view
+        table = adjusted.reshape(n_segments, degree)
+        column = table.argmax(axis=1)  # first maximum: the lowest pair index on ties
+        first = np.arange(n_segments, dtype=np.int64) * degree + column
+        return np.take(adjusted, first), first
     best = np.maximum.reduceat(adjusted, view.segment_start[:-1])
     hit = np.flatnonzero(adjusted == np.repeat(best, view.segment_length))
     # ties: keep the first hit of each lead (the lowest pair index)
-    first = np.ones(hit.size, bool)
-    first[1:] = view.lead[hit[1:]] != view.lead[hit[:-1]]
-    return best, hit[first].astype(np.int64)
+    first_hit = np.ones(hit.size, bool)
+    first_hit[1:] = np.take(view.lead, hit[1:]) != np.take(view.lead, hit[:-1])
+    return best, hit[first_hit].astype(np.int64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,7 +336,7 @@ def evaluate(view: PairView, multipliers: Multipliers, min_assigned: int = 0) ->
 def _subgradient(view: PairView, m: Multipliers, chosen: IntArray, min_assigned: int) -> Multipliers:
     """Gradient of L (to be *descended*) at the maximiser ``chosen``: the slack of each relaxed row."""
     n = view.n_reps
-    rep = view.rep[chosen]
+    rep = np.take(view.rep, chosen)
     count = np.bincount(rep, minlength=n).astype(np.float64)
     effort = count if view.unit_effort else np.bincount(rep, weights=view.effort[chosen], minlength=n)
     value = np.bincount(rep, weights=view.value[chosen], minlength=n)
@@ -337,7 +387,7 @@ class DualBound:
 
 def dual_bound(problem: Problem, rules: Rules, *, min_assigned: int = 0, start: Multipliers | None = None,
                target: float | None = None, iterations: int = 30, time_limit: float | None = None,
-               relax_count: bool = True, view: PairView | None = None) -> DualBound:
+               relax_count: bool = True) -> DualBound:
     r"""Minimise the Lagrangian :math:`L` by projected subgradient steps; return the best value.
 
     Parameters
@@ -375,8 +425,15 @@ def dual_bound(problem: Problem, rules: Rules, *, min_assigned: int = 0, start: 
     >>> bool(4.5 <= bound.value < 4.5 + 1e-6)
     True
     """
+    return minimise(pair_view(problem, rules), min_assigned=min_assigned, start=start, target=target,
+                    iterations=iterations, time_limit=time_limit, relax_count=relax_count)
+
+
+def minimise(view: PairView, *, min_assigned: int = 0, start: Multipliers | None = None,
+             target: float | None = None, iterations: int = 30, time_limit: float | None = None,
+             relax_count: bool = True) -> DualBound:
+    """:func:`dual_bound` on a prepared :class:`PairView` (the greedy reuses one view throughout)."""
     started = time.perf_counter()
-    view = pair_view(problem, rules) if view is None else view
     current = _clean(view, Multipliers.zeros(view) if start is None else start)
     if not relax_count:
         current = replace(current, count=0.0)

@@ -36,7 +36,16 @@ from ..problem import Problem
 from ..result import Status
 from ..rules import Rules
 from .base import Solver, SolveRequest, SolverOutput, register
-from .dual_bound import Multipliers, PairView, adjusted_scores, dual_bound, pair_view
+from .dual_bound import (
+    Multipliers,
+    PairView,
+    adjusted_scores,
+    minimise,
+    pair_view,
+    pairs_of_segments,
+    sample_view,
+    segment_best,
+)
 
 __all__ = ["GreedySolver", "greedy_assign"]
 
@@ -45,7 +54,9 @@ IntArray = NDArray[np.int64]
 
 #: evaluations of the Lagrangian spent learning prices, and then tightening the bound
 PRICE_STEPS = 12
-BOUND_STEPS = 8
+BOUND_STEPS = 3
+#: above this many allowed pairs, prices are learned on a sample of leads of about this many pairs
+SAMPLE_PAIRS = 1_000_000
 #: rounds of augmenting moves at most
 AUGMENT_ROUNDS = 30
 #: relative slack under which an amount counts as within its limit (well inside verify's 1e-6)
@@ -70,11 +81,14 @@ class _State:
 class _Matcher:
     """Deferred acceptance and augmenting moves over one :class:`PairView`."""
 
-    def __init__(self, view: PairView, eligible: NDArray[np.bool_]) -> None:
+    def __init__(self, view: PairView, lexicographic: bool) -> None:
         self.view = view
-        self.eligible = eligible  # pairs a lead may propose (score objective drops negative ones)
         self.segment_of = np.repeat(np.arange(view.segment_lead.size, dtype=np.int64), view.segment_length)
-        self.must_pair = view.segment_must[self.segment_of]
+        self.must_pair = np.take(view.segment_must, self.segment_of)
+        # pairs a lead may take: under the score objective a negative pair only lowers the
+        # score, so only a lead that must be placed takes one
+        self.eligible = np.ones(view.size, bool) if lexicographic else (view.score >= 0) | self.must_pair
+        self.want = (np.ones(view.segment_lead.size, bool) if lexicographic else view.segment_must.copy())
 
     def empty(self) -> _State:
         n = self.view.n_reps
@@ -82,14 +96,30 @@ class _Matcher:
 
     def _loads(self, state: _State) -> None:
         held = state.held[state.held >= 0]
-        rep = self.view.rep[held]
+        rep = np.take(self.view.rep, held)
         state.count = np.bincount(rep, minlength=self.view.n_reps).astype(np.float64)
         state.effort = (state.count.copy() if self.view.unit_effort
-                        else np.bincount(rep, weights=self.view.effort[held], minlength=self.view.n_reps))
+                        else np.bincount(rep, weights=np.take(self.view.effort, held), minlength=self.view.n_reps))
+
+    def _pairs_of(self, segments: IntArray) -> IntArray:
+        if segments.size == self.view.segment_lead.size:
+            return np.arange(self.view.size, dtype=np.int64)
+        return pairs_of_segments(self.view, segments)
+
+    def _best_per_lead(self, pairs: IntArray, gain: FloatArray) -> IntArray:
+        """The pair of best ``gain`` per lead among ``pairs`` (grouped by lead; lowest index on ties)."""
+        segments = np.take(self.segment_of, pairs)
+        starts = np.flatnonzero(np.concatenate(([True], segments[1:] != segments[:-1])))
+        best = np.maximum.reduceat(gain, starts)
+        lengths = np.diff(np.append(starts, pairs.size))
+        hit = np.flatnonzero(gain == np.repeat(best, lengths))
+        first = np.ones(hit.size, bool)
+        first[1:] = segments[hit[1:]] != segments[hit[:-1]]
+        return pairs[hit[first]]
 
     def _rep_order(self, pairs: IntArray, priority: FloatArray) -> IntArray:
         """``pairs`` sorted by rep, then must-assign first, then priority descending (stable)."""
-        order = np.argsort(-priority[pairs], kind="stable")
+        order = np.argsort(-np.take(priority, pairs), kind="stable")
         order = order[np.argsort(~self.must_pair[pairs[order]], kind="stable")]
         rep = self.view.rep[pairs[order]]
         key = rep.astype(np.uint16) if self.view.n_reps <= np.iinfo(np.uint16).max else rep
@@ -101,13 +131,16 @@ class _Matcher:
         view = self.view
         limit_effort, limit_count = view.capacity, view.count_upper
         while True:
-            free = state.held < 0
-            candidates = np.flatnonzero(open_ & free[self.segment_of])
+            pairs = self._pairs_of(np.flatnonzero(state.held < 0))
+            candidates = pairs[open_[pairs]]
             if candidates.size == 0:
                 return
-            proposal = self._best_per_lead(candidates, priority[candidates])
+            if candidates.size == view.size:  # first round from scratch: one vectorised argmax per lead
+                proposal = segment_best(view, priority)[1]
+            else:
+                proposal = self._best_per_lead(candidates, np.take(priority, candidates))
             open_[proposal] = False
-            rep = view.rep[proposal]
+            rep = np.take(view.rep, proposal)
             new_count = np.bincount(rep, minlength=view.n_reps).astype(np.float64)
             new_effort = (new_count if view.unit_effort
                           else np.bincount(rep, weights=view.effort[proposal], minlength=view.n_reps))
@@ -138,26 +171,27 @@ class _Matcher:
 
     def fill(self, state: _State, priority: FloatArray, deadline: float | None) -> None:
         """Deferred acceptance, then again for free leads on pairs that now fit (effort not unit)."""
-        open_ = self.eligible.copy()
-        self.propose(state, priority, open_, deadline)
+        self.propose(state, priority, self.eligible.copy(), deadline)
         if self.view.unit_effort:
             return
         for _ in range(3):
-            free = (state.held < 0)[self.segment_of]
+            pairs = self._pairs_of(np.flatnonzero(state.held < 0))
             room_effort = self.view.capacity - state.effort
             room_count = self.view.count_upper - state.count
-            again = (free & self.eligible & _fits(self.view.effort, room_effort[self.view.rep])
-                     & (room_count[self.view.rep] >= 1))
-            if not again.any():
+            rep = self.view.rep[pairs]
+            again = pairs[self.eligible[pairs] & _fits(self.view.effort[pairs], room_effort[rep])
+                          & (room_count[rep] >= 1)]
+            if again.size == 0:
                 return
+            open_ = np.zeros(self.view.size, bool)
+            open_[again] = True
             before = int(np.count_nonzero(state.held >= 0))
-            self.propose(state, priority, again, deadline)
+            self.propose(state, priority, open_, deadline)
             if int(np.count_nonzero(state.held >= 0)) == before:
                 return
 
-    def augment(self, state: _State, priority: FloatArray, want: NDArray[np.bool_],
-                deadline: float | None) -> None:
-        """Rounds of moves that place free leads of ``want`` (per segment), each keeping capacity.
+    def augment(self, state: _State, priority: FloatArray, deadline: float | None) -> None:
+        """Rounds of moves that place free leads (all, or those that must be placed), each keeping capacity.
 
         A free lead *i* enters rep *r* when (a) *r* has room, or (b) the lead *j* held at *r*
         moves to another of its reps that has room, or (c) *i* must be assigned and *j* need
@@ -169,69 +203,61 @@ class _Matcher:
         for _ in range(AUGMENT_ROUNDS):
             if deadline is not None and time.perf_counter() > deadline:
                 return
-            seeking = want & (state.held < 0)
-            if not seeking.any():
+            seeking = np.flatnonzero(self.want & (state.held < 0))
+            entry = self._pairs_of(seeking)
+            entry = entry[self.eligible[entry]]
+            if entry.size == 0:
                 return
             room_effort = view.capacity - state.effort
             room_count = view.count_upper - state.count
-            fits_room = _fits(view.effort, room_effort[view.rep]) & (room_count[view.rep] >= 1)
-            held_of_pair = state.held[self.segment_of]
-            # (b) per rep, the held lead that is cheapest to move to another rep with room
+            rep = view.rep[entry]
+            touched = np.zeros(view.n_reps, bool)
+            touched[rep] = True
+            held_segments = np.flatnonzero(state.held >= 0)
+            held_segments = held_segments[touched[view.rep[state.held[held_segments]]]]
+            # (b) per touched rep, the held lead that is cheapest to move to another rep with room
             move_loss = np.full(view.n_reps, np.inf)
             vacate = np.full(view.n_reps, -1, np.int64)  # the held pair whose lead leaves rep r
             target = np.full(view.n_reps, -1, np.int64)  # the pair it moves to
-            moves = np.flatnonzero((held_of_pair >= 0) & (held_of_pair != np.arange(view.size))
-                                   & self.eligible & fits_room)
+            moves = self._pairs_of(held_segments)
+            held_of_move = state.held[self.segment_of[moves]]
+            move_rep = view.rep[moves]
+            moves = moves[(held_of_move != moves) & self.eligible[moves]
+                          & _fits(view.effort[moves], room_effort[move_rep]) & (room_count[move_rep] >= 1)]
             if moves.size:
                 best_move = self._best_per_lead(moves, priority[moves])
                 leaving = state.held[self.segment_of[best_move]]
                 _cheapest_per_rep(view.rep[leaving], priority[leaving] - priority[best_move], leaving, best_move,
                                   move_loss, vacate, target)
-            # (c) per rep, the lowest-priority held lead that need not be assigned
+            # (c) per touched rep, the lowest-priority held lead that need not be assigned
             drop_loss = np.full(view.n_reps, np.inf)
             drop = np.full(view.n_reps, -1, np.int64)
-            held_segments = np.flatnonzero(state.held >= 0)
-            optional = state.held[held_segments[~view.segment_must[held_segments]]]
-            if optional.size:
-                _cheapest_per_rep(view.rep[optional], priority[optional], optional,
-                                  np.full(optional.size, -1, np.int64), drop_loss, drop,
-                                  np.full(view.n_reps, -1, np.int64))
-            entry = np.flatnonzero(seeking[self.segment_of] & self.eligible)
-            if entry.size == 0:
-                return
-            rep = view.rep[entry]
+            if self.must_pair[entry].any():
+                optional = state.held[held_segments[~view.segment_must[held_segments]]]
+                if optional.size:
+                    _cheapest_per_rep(view.rep[optional], priority[optional], optional,
+                                      np.full(optional.size, -1, np.int64), drop_loss, drop,
+                                      np.full(view.n_reps, -1, np.int64))
             effort = view.effort[entry]
-            direct = fits_room[entry]
+            direct = _fits(effort, room_effort[rep]) & (room_count[rep] >= 1)
             by_move = ~direct & (vacate[rep] >= 0) & _fits(
                 effort, room_effort[rep] + view.effort[np.maximum(vacate[rep], 0)])
             by_drop = (~direct & ~by_move & self.must_pair[entry] & (drop[rep] >= 0)
                        & _fits(effort, room_effort[rep] + view.effort[np.maximum(drop[rep], 0)]))
-            gain = np.where(direct, priority[entry], -np.inf)
-            gain = np.where(by_move, priority[entry] - move_loss[rep], gain)
-            gain = np.where(by_drop, priority[entry] - drop_loss[rep] - penalty, gain)
             possible = direct | by_move | by_drop
             if not possible.any():
                 return
+            gain = np.where(direct, priority[entry], -np.inf)
+            gain = np.where(by_move, priority[entry] - move_loss[rep], gain)
+            gain = np.where(by_drop, priority[entry] - drop_loss[rep] - penalty, gain)
+            kind = np.where(direct, 0, np.where(by_move, 1, 2))[possible]
             entry, gain, rep = entry[possible], gain[possible], rep[possible]
-            kind = np.where(direct[possible], 0, np.where(by_move[possible], 1, 2))
-            chosen = self._best_per_lead(entry, gain)
-            position = np.searchsorted(entry, chosen)
+            position = np.searchsorted(entry, self._best_per_lead(entry, gain))
             leaving = np.where(kind == 1, vacate[rep], np.where(kind == 2, drop[rep], -1))[position]
             destination = np.where(kind == 1, target[rep], -1)[position]
-            if not self._apply(state, chosen, gain[position], leaving, destination):
+            if not self._apply(state, entry[position], gain[position], leaving, destination):
                 return
             self._loads(state)
-
-    def _best_per_lead(self, pairs: IntArray, gain: FloatArray) -> IntArray:
-        """The pair of best ``gain`` per lead among ``pairs`` (grouped by lead; lowest index on ties)."""
-        segments = self.segment_of[pairs]
-        starts = np.flatnonzero(np.concatenate(([True], segments[1:] != segments[:-1])))
-        best = np.maximum.reduceat(gain, starts)
-        lengths = np.diff(np.append(starts, pairs.size))
-        hit = np.flatnonzero(gain == np.repeat(best, lengths))
-        first = np.ones(hit.size, bool)
-        first[1:] = segments[hit[1:]] != segments[hit[:-1]]
-        return pairs[hit[first]]
 
     def _apply(self, state: _State, entering: IntArray, gain: FloatArray, leaving: IntArray,
                destination: IntArray) -> bool:
@@ -241,7 +267,7 @@ class _Matcher:
         other = np.where(destination >= 0, view.rep[np.maximum(destination, 0)], rep)
         order = np.lexsort((entering, -gain, ~self.must_pair[entering]))
         # only the best candidate per entered rep can win; the loop below is over <= n_reps moves
-        order = order[np.unique(rep[order], return_index=True)[1]]
+        order = np.sort(order[np.unique(rep[order], return_index=True)[1]])
         order = order[np.lexsort((entering[order], -gain[order], ~self.must_pair[entering[order]]))]
         used = np.zeros(view.n_reps, bool)
         applied = False
@@ -259,19 +285,25 @@ class _Matcher:
 def _cheapest_per_rep(rep: IntArray, cost: FloatArray, leaving: IntArray, moving_to: IntArray,
                       best_cost: FloatArray, best_leaving: IntArray, best_target: IntArray) -> None:
     """Fill, per rep, the lowest ``cost`` entry (lowest position on ties) into the three outputs."""
-    order = np.lexsort((np.arange(rep.size), cost, rep))
-    rep_sorted = rep[order]
-    first = order[np.concatenate(([True], rep_sorted[1:] != rep_sorted[:-1]))]
-    best_cost[rep[first]] = cost[first]
-    best_leaving[rep[first]] = leaving[first]
-    best_target[rep[first]] = moving_to[first]
+    lowest = np.full(best_cost.size, np.inf)
+    np.minimum.at(lowest, rep, cost)
+    winners = np.flatnonzero(cost == lowest[rep])
+    reps, first = np.unique(rep[winners], return_index=True)
+    winners = winners[first]
+    best_cost[reps] = cost[winners]
+    best_leaving[reps] = leaving[winners]
+    best_target[reps] = moving_to[winners]
 
 
-def _keeps_rules(problem: Problem, rules: Rules, rep_of: IntArray) -> list[str]:
-    """Rules the assignment breaks, in words (empty when it keeps them all); tolerance well inside verify's."""
+def _keeps_rules(problem: Problem, rules: Rules, rep_of: IntArray, pairs: IntArray | None = None) -> list[str]:
+    """Rules the assignment breaks, in words (empty when it keeps them all); tolerance well inside verify's.
+
+    ``pairs``, when known, are the candidate pairs of the assigned leads in lead order.
+    """
     broken: list[str] = []
     leads = np.flatnonzero(rep_of >= 0)
-    pairs = problem.pair_index(leads, rep_of[leads])
+    if pairs is None:
+        pairs = problem.pair_index(leads, rep_of[leads])
     if np.any(pairs < 0) or not np.all(rules.allowed[pairs]):
         broken.append("a lead went to a rep it may not have")
         return broken
@@ -323,9 +355,10 @@ class GreedyAnswer:
     """What :func:`greedy_assign` found: a capacity-keeping assignment and the prices it used."""
 
     rep_of: IntArray
+    pairs: IntArray  # candidate pair of each assigned lead, in lead order
     multipliers: Multipliers
     adjusted: FloatArray  # adjusted score per allowed pair (view order)
-    bound: float
+    bound: float  # a valid bound already proven on the full batch (inf when none yet)
     view: PairView
 
 
@@ -334,35 +367,43 @@ def greedy_assign(problem: Problem, rules: Rules, request: SolveRequest,
     """Steps 1-3 of the module docstring: an assignment keeping capacity, count caps and eligibility.
 
     Side rules (fair shares, value bands, count floors) are only priced, not enforced;
-    :class:`GreedySolver` hands the answer to the repair pass for those.
+    :class:`GreedySolver` hands the answer to the repair pass for those. Prices are learned on
+    a seeded sample of the leads (limits scaled to match) when the batch has more than
+    :data:`SAMPLE_PAIRS` allowed pairs, so learning costs the same at any size.
     """
     view = pair_view(problem, rules)
     lexicographic = request.objective == "lexicographic"
-    matcher = _Matcher(view, np.ones(view.size, bool))
-    if not lexicographic:  # a negative pair lowers the score; only a lead that must be placed takes one
-        matcher.eligible = (view.score >= 0) | matcher.must_pair
-    want = np.ones(view.segment_lead.size, bool) if lexicographic else view.segment_must.copy()
+    matcher = _Matcher(view, lexicographic)
+    side = view.has_side_rows
 
-    def run(priority: FloatArray) -> _State:
-        state = matcher.empty()
-        matcher.fill(state, priority, deadline)
-        matcher.augment(state, priority, want, deadline)
+    def run(on: _Matcher, priority: FloatArray, augment: bool = True) -> _State:
+        state = on.empty()
+        on.fill(state, priority, deadline)
+        if augment:
+            on.augment(state, priority, deadline)
         return state
 
-    best = run(view.score)
-    side = view.has_side_rows
-    learned = dual_bound(problem, rules, view=view, target=None if side else _score(view, best),
-                         iterations=PRICE_STEPS, relax_count=False)
-    bound = learned.value
+    sampled = view.size > SAMPLE_PAIRS
+    if sampled:
+        small = sample_view(view, SAMPLE_PAIRS / view.size, request.seed)
+        small_matcher = _Matcher(small, lexicographic)
+        target = None if side else _score(small, run(small_matcher, small.score, augment=False))
+        learned = minimise(small, target=target, iterations=PRICE_STEPS, relax_count=False)
+        best: _State | None = None
+    else:
+        best = run(matcher, view.score)
+        learned = minimise(view, target=None if side else _score(view, best), iterations=PRICE_STEPS,
+                           relax_count=False)
     adjusted = adjusted_scores(view, learned.multipliers)
-    if deadline is None or time.perf_counter() < deadline:
-        priced = run(adjusted)
-        if side or _better(view, priced, best, lexicographic):
+    if best is None or deadline is None or time.perf_counter() < deadline:
+        priced = run(matcher, adjusted)
+        if best is None or side or _better(view, priced, best, lexicographic):
             best = priced  # under side rules the priced answer is the one repair can work from
     rep_of = np.full(problem.n_leads, -1, np.int64)
     placed = best.held >= 0
     rep_of[view.segment_lead[placed]] = view.rep[best.held[placed]]
-    return GreedyAnswer(rep_of, learned.multipliers, adjusted, bound, view)
+    pairs = view.pair[best.held[placed]]
+    return GreedyAnswer(rep_of, pairs, learned.multipliers, adjusted, np.inf if sampled else learned.value, view)
 
 
 @register
@@ -386,43 +427,41 @@ class GreedySolver(Solver):
         deadline = None if request.time_limit is None else started + request.time_limit
         lexicographic = request.objective == "lexicographic"
         nothing = np.full(problem.n_leads, -1, np.int64)
+        stranded = np.flatnonzero(rules.must_assign & (np.bincount(problem.pair_lead[rules.allowed],
+                                                                   minlength=problem.n_leads) == 0))
+        if stranded.size:
+            return SolverOutput(nothing, Status.INFEASIBLE, diagnosis=(
+                f"lead {problem.lead_ids[stranded[0]]!r} must be assigned but has no allowed pair"
+                + (f" (and {stranded.size - 1} more)" if stranded.size > 1 else ""),))
         answer = greedy_assign(problem, rules, request, deadline)
         view = answer.view
-        if view.stranded:
-            return SolverOutput(nothing, Status.INFEASIBLE, diagnosis=(
-                f"{view.stranded} lead(s) must be assigned but have no allowed pair",))
         notes: list[str] = []
-        rep_of = answer.rep_of
-        broken = _keeps_rules(problem, rules, rep_of)
+        rep_of, pairs = answer.rep_of, answer.pairs
+        broken = _keeps_rules(problem, rules, rep_of, pairs)
         if broken:
             from .repair import repair
 
             priority = problem.pair_score.copy()
             priority[view.pair] = answer.adjusted
-            try:
-                repaired = repair(problem, rules, rep_of, request, priority=priority)
-            except NotImplementedError:
-                repaired = None
-                notes.append("repair pass not available")
+            repaired = repair(problem, rules, rep_of, request, priority=priority)
             if repaired is None:
-                diagnosis = ("greedy: the greedy answer breaks " + ", ".join(broken)
-                             + " and the repair pass found no assignment that keeps every rule",)
-                return SolverOutput(nothing, Status.NO_SOLUTION, bound=None, diagnosis=diagnosis,
-                                    notes=tuple(notes))
+                diagnosis = ("greedy: its answer breaks " + ", ".join(broken)
+                             + ", and the repair pass found no assignment that keeps every rule",)
+                return SolverOutput(nothing, Status.NO_SOLUTION, diagnosis=diagnosis)
             rep_of = np.asarray(repaired, dtype=np.int64)
-            broken = _keeps_rules(problem, rules, rep_of)
-            if broken:
-                diagnosis = ("greedy: after repair the answer still breaks " + ", ".join(broken),)
-                return SolverOutput(nothing, Status.NO_SOLUTION, diagnosis=diagnosis, notes=tuple(notes))
-            notes.append("repaired to keep side rules")
+            leads = np.flatnonzero(rep_of >= 0)
+            pairs = problem.pair_index(leads, rep_of[leads])
+            still = _keeps_rules(problem, rules, rep_of, pairs)
+            if still:  # never hand back a rule-breaking answer
+                diagnosis = ("greedy: after the repair pass the answer still breaks " + ", ".join(still),)
+                return SolverOutput(nothing, Status.NO_SOLUTION, diagnosis=diagnosis)
+            notes.append("repaired (" + ", ".join(broken) + ")")
 
-        leads = np.flatnonzero(rep_of >= 0)
-        objective = float(problem.pair_score[problem.pair_index(leads, rep_of[leads])].sum())
-        n_assigned = int(leads.size)
+        objective = float(problem.pair_score[pairs].sum())
+        n_assigned = int(pairs.size)
         remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.0)
-        final = dual_bound(problem, rules, view=view, min_assigned=n_assigned if lexicographic else 0,
-                           start=answer.multipliers, target=objective, iterations=BOUND_STEPS,
-                           time_limit=remaining, relax_count=lexicographic)
+        final = minimise(view, min_assigned=n_assigned if lexicographic else 0, start=answer.multipliers,
+                         target=objective, iterations=BOUND_STEPS, time_limit=remaining, relax_count=lexicographic)
         bound = min(answer.bound, final.value)
         scale = max(abs(objective), abs(bound), 1e-9)
         settled = not lexicographic or n_assigned == problem.n_leads
