@@ -1,0 +1,198 @@
+"""The shared repair pass: broken assignments in, rule-keeping ones out (or None when none exists).
+
+On tiny batches (up to 4000 allowed pairs) repair ends with an exact search, so its answer is
+checked both ways against brute force: it finds an assignment whenever one exists, and every
+assignment it returns passes :func:`fairassign.verify`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fairassign as fa
+from fairassign.errors import ValidationError
+from fairassign.rules import bind
+from fairassign.solvers.base import SolveRequest
+from fairassign.solvers.repair import repair, repair_with_proof, usable_pairs
+from oracle import STRICT_RTOL, brute_force
+from strategies import Case, cases, seeds
+
+
+def _broken_start(problem: fa.Problem, seed: int) -> np.ndarray:
+    """Any rep (or none) for each lead: ineligible pairs, overfull reps and missing leads included."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(-1, problem.n_reps, size=problem.n_leads).astype(np.int64)
+
+
+def _score(problem: fa.Problem, rep_of: np.ndarray) -> float:
+    leads = np.flatnonzero(rep_of >= 0)
+    return float(problem.pair_score[problem.pair_index(leads, rep_of[leads])].sum())
+
+
+@given(case=cases(capacity_only=False), seed=seeds, objective=st.sampled_from(["lexicographic", "score"]))
+def test_repair_finds_a_rule_keeping_assignment_exactly_when_one_exists(case: Case, seed: int,
+                                                                         objective: str) -> None:
+    problem, constraints = case.problem, case.constraints
+    rules = bind(problem, constraints)
+    repaired, proven = repair_with_proof(problem, rules, _broken_start(problem, seed),
+                                         SolveRequest(objective=objective))  # type: ignore[arg-type]
+    if repaired is not None:
+        assert repaired.dtype == np.int64 and repaired.shape == (problem.n_leads,)
+        assert fa.verify(problem, repaired, constraints) == []
+    else:
+        assert proven  # a tiny batch is searched exactly
+        assert not brute_force(problem, constraints, rtol=STRICT_RTOL).feasible
+
+
+@given(case=cases(capacity_only=False), seed=seeds)
+def test_repair_is_deterministic(case: Case, seed: int) -> None:
+    rules = bind(case.problem, case.constraints)
+    start = _broken_start(case.problem, seed)
+    first = repair(case.problem, rules, start, SolveRequest(seed=3))
+    second = repair(case.problem, rules, start.copy(), SolveRequest(seed=3))
+    if first is None:
+        assert second is None
+    else:
+        assert second is not None
+        np.testing.assert_array_equal(first, second)
+
+
+@given(case=cases(capacity_only=False), seed=seeds)
+def test_a_rule_keeping_start_loses_no_score_under_the_score_objective(case: Case, seed: int) -> None:
+    problem, constraints = case.problem, case.constraints
+    oracle = brute_force(problem, constraints, rtol=STRICT_RTOL)
+    if not oracle.feasible or oracle.score_rep_of is None:
+        return
+    start = oracle.score_rep_of
+    repaired = repair(problem, bind(problem, constraints), start, SolveRequest(objective="score"))
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+    assert _score(problem, repaired) >= _score(problem, start) - 1e-9 * max(1.0, abs(_score(problem, start)))
+
+
+def test_over_capacity_is_moved_to_the_next_best_rep() -> None:
+    problem = fa.Problem(score=[[3.0, 1.0], [2.0, 1.5]], capacity=[1, 1])
+    repaired = repair(problem, bind(problem, [fa.AssignAll()]), np.array([0, 0]), SolveRequest())
+    assert repaired is not None
+    assert repaired.tolist() == [0, 1]  # moving lead 1 costs 0.5, moving lead 0 costs 2
+
+
+def test_missing_must_assign_leads_are_assigned() -> None:
+    problem = fa.Problem(score=[[3.0, 1.0], [2.0, 1.5], [1.0, 4.0]], capacity=[2, 2])
+    constraints = [fa.AssignAll()]
+    repaired = repair(problem, bind(problem, constraints), np.array([-1, 0, -1]), SolveRequest())
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+    assert repaired.tolist() == [0, 0, 1]
+
+
+def test_ineligible_and_forbidden_pairs_are_undone() -> None:
+    problem = fa.Problem(score=[[3.0, np.nan], [2.0, 1.5]], capacity=[2, 2])
+    constraints = [fa.Forbid([(1, 0)])]
+    repaired = repair(problem, bind(problem, constraints), np.array([1, 0]), SolveRequest())
+    assert repaired is not None
+    assert repaired.tolist() == [0, 1]
+
+
+def test_outside_fair_share_is_rebalanced() -> None:
+    rng = np.random.default_rng(7)
+    n_leads, n_reps = 60, 4
+    value = rng.lognormal(0.0, 0.5, size=n_leads)
+    problem = fa.Problem(score=value[:, None] * rng.uniform(0.5, 1.5, (n_leads, n_reps)),
+                         capacity=np.full(n_reps, 20.0), value=value)
+    constraints = [fa.AssignAll(), fa.FairShare(0.05)]
+    start = np.zeros(n_leads, dtype=np.int64)
+    start[: n_leads // 4] = 1  # rep 0 holds three quarters of the value, reps 2 and 3 nothing
+    assert fa.verify(problem, start, constraints)
+    repaired = repair(problem, bind(problem, constraints), start, SolveRequest())
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+
+
+def test_fair_share_changes_as_leads_are_added() -> None:
+    # not every lead must be assigned: adding one raises V and so every rep's lower limit
+    value = np.array([4.0, 4.0, 1.0, 1.0])
+    problem = fa.Problem(score=np.array([[5.0, 1.0], [1.0, 5.0], [1.0, 2.0], [2.0, 1.0]]),
+                         capacity=[4, 4], value=value)
+    constraints = [fa.FairShare(0.1)]
+    repaired = repair(problem, bind(problem, constraints), np.array([0, 0, 0, 0]), SolveRequest())
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+    assert (repaired >= 0).sum() == 4  # lexicographic: every lead fits
+
+
+def test_none_when_no_assignment_keeps_the_rules() -> None:
+    problem = fa.Problem(score=np.ones((3, 2)), capacity=[1, 1])
+    rules = bind(problem, [fa.AssignAll()])
+    repaired, proven = repair_with_proof(problem, rules, np.array([0, 0, 0]), SolveRequest())
+    assert repaired is None and proven
+    # three leads of value 1 cannot split evenly within 10% over two equal reps
+    problem = fa.Problem(score=np.ones((3, 2)), capacity=[3, 3])
+    assert repair(problem, bind(problem, [fa.AssignAll(), fa.FairShare(0.1)]), np.zeros(3, np.int64),
+                  SolveRequest()) is None
+
+
+def test_bands_on_both_sides_are_restored() -> None:
+    problem = fa.Problem(score=np.arange(12, dtype=float).reshape(6, 2), capacity=[6, 6],
+                         value=[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+    constraints = [fa.CountBand(lower=2, upper=4), fa.ValueBand(lower=6.0, upper=15.0), fa.AssignAll()]
+    repaired = repair(problem, bind(problem, constraints), np.ones(6, np.int64), SolveRequest())
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+
+
+def test_priority_steers_the_choice_of_move() -> None:
+    problem = fa.Problem(score=[[3.0, 1.0], [2.0, 1.5]], capacity=[1, 1])
+    rules = bind(problem, [fa.AssignAll()])
+    # by priority, lead 0 is the cheap one to move
+    priority = np.array([1.0, 0.9, 5.0, 1.0])
+    repaired = repair(problem, rules, np.array([0, 0]), SolveRequest(), priority=priority)
+    assert repaired is not None
+    assert repaired.tolist() == [1, 0]
+
+
+def test_priority_of_the_wrong_shape_is_rejected() -> None:
+    problem = fa.Problem(score=[[3.0, 1.0]], capacity=[1, 1])
+    with pytest.raises(ValidationError, match=r"priority must have shape \(2,\)"):
+        repair(problem, bind(problem, []), np.array([0]), SolveRequest(), priority=np.ones(3))
+
+
+def test_usable_pairs_leave_out_leads_that_alone_overfill_a_rep() -> None:
+    problem = fa.Problem(score=np.ones((2, 2)), capacity=[1, 5], effort=[2.0, 1.0], value=[10.0, 1.0])
+    usable = usable_pairs(problem, bind(problem, [fa.ValueBand(upper=[20.0, 5.0])]))
+    # (0, 0): effort 2 > capacity 1; (0, 1): value 10 > band 5
+    assert usable.tolist() == [False, False, True, True]
+
+
+def test_a_must_assign_lead_too_heavy_for_every_rep_is_proven_hopeless() -> None:
+    problem = fa.Problem(score=np.ones((3, 2)), capacity=[3, 3], value=[1.0, 1.0, 10.0])
+    rules = bind(problem, [fa.AssignAll(), fa.FairShare(0.5)])  # shares at most 0.75 x 12 = 9
+    repaired, proven = repair_with_proof(problem, rules, np.zeros(3, np.int64), SolveRequest())
+    assert repaired is None and proven
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_best_pair_per_lead_start_is_repaired_on_a_larger_batch(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n_leads, n_reps, candidates = 600, 30, 8
+    reps = np.array([np.sort(rng.choice(n_reps, size=candidates, replace=False)) for _ in range(n_leads)])
+    leads = np.repeat(np.arange(n_leads), candidates)
+    value = rng.lognormal(0.0, 0.5, size=n_leads)  # no lead alone above any rep's fair share
+    score = sp.csr_array((value[leads] * rng.uniform(0.5, 1.5, leads.size), (leads, reps.ravel())),
+                         shape=(n_leads, n_reps))
+    capacity = np.full(n_reps, np.ceil(1.2 * n_leads / n_reps))
+    problem = fa.Problem(score=score, capacity=capacity, value=value)
+    constraints = [fa.AssignAll(), fa.FairShare(0.25)]
+    # each lead on its best pair: capacity and fair shares broken
+    order = np.lexsort((-problem.pair_score, problem.pair_lead))
+    first = order[np.searchsorted(problem.pair_lead[order], np.arange(n_leads))]
+    start = problem.pair_rep[first].astype(np.int64)
+    assert fa.verify(problem, start, constraints)
+    repaired = repair(problem, bind(problem, constraints), start, SolveRequest(seed=seed))
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+    assert _score(problem, repaired) >= 0.9 * _score(problem, start)
