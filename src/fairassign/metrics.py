@@ -285,9 +285,9 @@ def metrics(problem: Problem, result_or_rep_of: Result | ArrayLike, weight: Arra
     pairs = problem.pair_index(leads, reps)
     if np.any(pairs < 0):
         k = int(np.flatnonzero(pairs < 0)[0])
+        lead_id, rep_id = problem.lead_ids[leads[k]].item(), problem.rep_ids[reps[k]].item()
         raise ValidationError(
-            f"result_or_rep_of sends lead {problem.lead_ids[leads[k]].item()!r} to rep {problem.rep_ids[reps[k]].item()!r}, "
-            "which is not a candidate pair of the problem"
+            f"result_or_rep_of sends lead {lead_id!r} to rep {rep_id!r}, which is not a candidate pair of the problem"
         )
     n_reps = problem.n_reps
     rep_count = np.bincount(reps, minlength=n_reps).astype(np.float64)
