@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from . import datasets, metrics
 from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
 from .eligibility import attribute_eligibility, tier_eligibility
 from .errors import (
@@ -19,6 +20,7 @@ from .errors import (
     UnknownSolverError,
     ValidationError,
 )
+from .metrics import Metrics
 from .problem import Problem
 from .result import Result, Status
 from .solve import solve
@@ -34,6 +36,9 @@ __all__ = [
     "Result",
     "Status",
     "Violation",
+    "Metrics",
+    "metrics",
+    "datasets",
     "Constraint",
     "AssignAll",
     "CountBand",
