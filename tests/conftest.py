@@ -4,7 +4,8 @@ Profiles (choose with ``HYPOTHESIS_PROFILE=<name>``; "default" otherwise):
 
 * ``default``: 50 examples per property, no deadline (solver calls vary in time);
 * ``ci``: 150 examples, derandomized so a CI run is reproducible, printing the blob;
-* ``quick``: 10 examples, for a fast local loop.
+* ``quick``: 10 examples, for a fast local loop;
+* ``thorough``: 500 examples, random, for hunting rare failures before a release.
 
 ``tests/`` is put on ``sys.path`` so that test modules in subfolders (``tests/solvers``)
 can ``import oracle`` and ``import strategies``.
@@ -33,6 +34,7 @@ settings.register_profile("default", max_examples=50, deadline=None, suppress_he
 settings.register_profile("ci", max_examples=150, deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=_SLOW)
 settings.register_profile("quick", max_examples=10, deadline=None, suppress_health_check=_SLOW)
+settings.register_profile("thorough", max_examples=500, deadline=None, suppress_health_check=_SLOW)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
