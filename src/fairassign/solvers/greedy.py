@@ -427,6 +427,8 @@ class GreedySolver(Solver):
         deadline = None if request.time_limit is None else started + request.time_limit
         lexicographic = request.objective == "lexicographic"
         nothing = np.full(problem.n_leads, -1, np.int64)
+        if rules.conflicts:  # contradictory rules (a lead pinned twice ...): nothing can keep them
+            return SolverOutput(nothing, Status.INFEASIBLE, diagnosis=rules.conflicts)
         stranded = np.flatnonzero(rules.must_assign & (np.bincount(problem.pair_lead[rules.allowed],
                                                                    minlength=problem.n_leads) == 0))
         if stranded.size:
