@@ -358,7 +358,7 @@ _FAIR = "FairShare"
 class _Model:
     model: Any  # cp_model.CpModel
     n_x: int  # x variables are the model's first n_x variables, in the order of data.pairs
-    totals: tuple[Any, Any] | None  # (V up, V down): the same variable when values are exact
+    auxiliary: list[tuple[Any, NDArray[np.int64]]]  # value variables, each with its weight per x
     families: dict[str, Any]  # rule family -> enforcement literal (core analysis only)
 
 
@@ -420,45 +420,60 @@ def _build(cp_model: Any, data: _IntegerData, n_reps: int, *, with_objective: bo
         variables, positions = on_rep(r)
         family(_VALUE, model.add(weighted_sum(variables, data.value_down[positions].tolist()) >= low))
 
-    # Fair shares, against an auxiliary total so that each row only spans its rep's pairs.
-    totals = None
+    # Fair shares, through one integer per rep for its value and one for the total, so that
+    # no row spans every pair (a dense total row slows CP-SAT's presolve down badly).
+    auxiliary: list[tuple[Any, NDArray[np.int64]]] = []  # (variable, its value per x), for hints
+
+    def value_of(name: str, weights: NDArray[np.int64], positions: NDArray[np.int64] | None) -> Any:
+        chosen = np.arange(n_x) if positions is None else positions
+        variable = model.new_int_var(0, int(weights[chosen].sum()), name)
+        variables = x if positions is None else x_array[positions].tolist()
+        model.add(weighted_sum(variables, weights[chosen].tolist()) == variable)
+        per_x = np.zeros(n_x, np.int64)
+        per_x[chosen] = weights[chosen]
+        auxiliary.append((variable, per_x))
+        return variable
+
     if data.fair_upper or data.fair_lower:
         exact = bool(np.array_equal(data.value_up, data.value_down))
-        up_total = int(data.value_up.sum())
-        total_up = model.new_int_var(0, up_total, "value_total_up")
-        model.add(weighted_sum(x, data.value_up.tolist()) == total_up)
+        rep_up: dict[int, Any] = {}
+        rep_down: dict[int, Any] = {}
+        for r in range(n_reps):
+            positions = order[rep_start[r]:rep_start[r + 1]]
+            if positions.size:
+                rep_up[r] = value_of(f"value_up_{r}", data.value_up, positions)
+                rep_down[r] = rep_up[r] if exact else value_of(f"value_down_{r}", data.value_down, positions)
+        total_up = model.new_int_var(0, int(data.value_up.sum()), "value_total_up")
+        model.add(sum(rep_up.values()) == total_up)
         total_down = total_up
         if not exact:
             total_down = model.new_int_var(0, int(data.value_down.sum()), "value_total_down")
-            model.add(weighted_sum(x, data.value_down.tolist()) == total_down)
-        totals = (total_up, total_down)
+            model.add(sum(rep_down.values()) == total_down)
+        auxiliary.append((total_up, data.value_up))
+        if not exact:
+            auxiliary.append((total_down, data.value_down))
         for r, a, b in data.fair_upper:  # a * V_r (rounded up) <= b * V (rounded down)
-            variables, positions = on_rep(r)
-            coefficients = (a * data.value_up[positions]).tolist()
-            family(_FAIR, model.add(weighted_sum([*variables, total_down], [*coefficients, -b]) <= 0))
+            if r in rep_up:
+                family(_FAIR, model.add(a * rep_up[r] - b * total_down <= 0))
         for r, a, b in data.fair_lower:  # a * V_r (rounded down) >= b * V (rounded up)
-            variables, positions = on_rep(r)
-            coefficients = (a * data.value_down[positions]).tolist()
-            family(_FAIR, model.add(weighted_sum([*variables, total_up], [*coefficients, -b]) >= 0))
+            family(_FAIR, model.add(a * rep_down[r] - b * total_up >= 0) if r in rep_down
+                   else model.add(b * total_up <= 0))
 
     # Objective: integer scores, plus M per assigned optional lead under the lexicographic order.
     if with_objective:
         coefficients = data.score + np.where(data.must, 0, data.big).astype(np.int64)
         model.maximize(weighted_sum(x, coefficients.tolist()))
-    return _Model(model=model, n_x=n_x, totals=totals, families=families)
+    return _Model(model=model, n_x=n_x, auxiliary=auxiliary, families=families)
 
 
 def _add_hint(built: _Model, data: _IntegerData, hint: NDArray[np.int64]) -> None:
-    """A complete hint: every x, and the value totals, from a ``rep_of`` array."""
+    """A complete hint: every x, and the value variables, from a ``rep_of`` array."""
     chosen = (hint[data.lead] == data.rep).astype(np.int64)
     proto_hint = built.model.proto.solution_hint
     proto_hint.vars.extend(range(built.n_x))
     proto_hint.values.extend(chosen.tolist())
-    if built.totals is not None:
-        total_up, total_down = built.totals
-        built.model.add_hint(total_up, int(data.value_up @ chosen))
-        if total_down is not total_up:
-            built.model.add_hint(total_down, int(data.value_down @ chosen))
+    for variable, weights in built.auxiliary:
+        built.model.add_hint(variable, int(weights @ chosen))
 
 
 def _parameters(solver: Any, request: SolveRequest, workers: int = _WORKERS) -> None:
@@ -467,6 +482,9 @@ def _parameters(solver: Any, request: SolveRequest, workers: int = _WORKERS) -> 
     # Deterministic parallel search: subsolvers run in batches and share only between batches.
     parameters.interleave_search = workers > 1
     parameters.random_seed = int(request.seed) % 2**31
+    # Presolve probing took the whole budget on 1k x 50 with FairShare (6 s of 10) and left no
+    # time to accept a warm start; the search finds more with it off.
+    parameters.cp_model_probing_level = 0
     if request.time_limit is not None:
         parameters.max_time_in_seconds = float(request.time_limit)
 
@@ -524,6 +542,12 @@ class CpSatSolver(Solver):
                                     notes=tuple(notes))
             return SolverOutput(rep_of=unassigned, status=Status.INFEASIBLE, diagnosis=(diagnosis,),
                                 notes=tuple(notes))
+        if request.hint is not None and _keeps_model(data, np.asarray(request.hint, dtype=np.int64)):
+            # CP-SAT can stop (in presolve) before it has looked at the hint.
+            rep_of = np.asarray(request.hint, dtype=np.int64).copy()
+            bound = _lp_bound(problem, rules, request, int((rep_of >= 0).sum()))
+            notes.append("CP-SAT stopped before improving on the hint, which is returned")
+            return SolverOutput(rep_of=rep_of, status=Status.FEASIBLE, bound=bound, notes=tuple(notes))
         if status == cp_model.MODEL_INVALID:
             reason = f"CP-SAT rejected the model as invalid: {built.model.validate() or 'no reason given'}"
         elif request.time_limit is not None:
@@ -560,6 +584,32 @@ class CpSatSolver(Solver):
             if involved:
                 return "these rules cannot all hold together: " + ", ".join(involved)
         return "rules in the model: " + ", ".join(names or ["eligibility"])
+
+
+def _keeps_model(data: _IntegerData, rep_of: NDArray[np.int64]) -> bool:
+    """Does an assignment keep the integer model (every row, in exact integers)?"""
+    n_chosen = int((rep_of >= 0).sum())
+    chosen = (rep_of[data.lead] == data.rep).astype(np.int64)
+    if int(chosen.sum()) != n_chosen or data.stranded.size or not np.all(rep_of[data.lead[data.must]] >= 0):
+        return False
+
+    def per_rep(weights: NDArray[np.int64]) -> list[int]:
+        totals = [0] * (int(data.rep.max(initial=0)) + 1)
+        for r, w in zip(data.rep[chosen > 0].tolist(), weights[chosen > 0].tolist(), strict=True):
+            totals[r] += int(w)
+        return totals
+
+    load, up, down = per_rep(data.effort), per_rep(data.value_up), per_rep(data.value_down)
+    rep_count = per_rep(np.ones(data.rep.size, np.int64))
+    total_up, total_down = sum(up), sum(down)
+    return (all(load[r] <= c for r, c in zip(data.capacity_reps.tolist(), data.capacity.tolist(), strict=True))
+            and all(lo <= (rep_count[r] if r < len(rep_count) else 0) <= hi for r, lo, hi in
+                    zip(data.count_reps.tolist(), data.count_lower.tolist(), data.count_upper.tolist(), strict=True))
+            and all(up[r] <= h for r, h in zip(data.band_upper_reps.tolist(), data.band_upper.tolist(), strict=True))
+            and all(down[r] >= lo for r, lo in zip(data.band_lower_reps.tolist(), data.band_lower.tolist(),
+                                                   strict=True))
+            and all(a * (up[r] if r < len(up) else 0) <= b * total_down for r, a, b in data.fair_upper)
+            and all(a * (down[r] if r < len(down) else 0) >= b * total_up for r, a, b in data.fair_lower))
 
 
 def _lp_bound(problem: Problem, rules: Rules, request: SolveRequest, n_assigned: int) -> float | None:
