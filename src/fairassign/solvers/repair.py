@@ -230,9 +230,10 @@ class _Repairer:
         problem = self.problem
         pairs = self.pair_of[self.pair_of >= 0]
         reps = problem.pair_rep[pairs]
-        self.load = np.bincount(reps, weights=problem.pair_effort[pairs], minlength=problem.n_reps)
+        # astype: bincount of nothing is an integer array, which would truncate later updates
+        self.load = np.bincount(reps, weights=problem.pair_effort[pairs], minlength=problem.n_reps).astype(np.float64)
         self.count = np.bincount(reps, minlength=problem.n_reps).astype(np.float64)
-        self.value = np.bincount(reps, weights=problem.pair_value[pairs], minlength=problem.n_reps)
+        self.value = np.bincount(reps, weights=problem.pair_value[pairs], minlength=problem.n_reps).astype(np.float64)
         self.total = float(self.value.sum())
 
     def rep_of(self) -> NDArray[np.int64]:
