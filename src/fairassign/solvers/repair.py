@@ -693,6 +693,8 @@ def repair_with_proof(problem: Problem, rules: Rules, rep_of: NDArray[np.int64],
         raise ValidationError(f"priority must have shape ({problem.n_pairs},), got {np.shape(priority)}")
     budget = _DEFAULT_MIP_SECONDS if request.time_limit is None else max(request.time_limit, 0.1)
     deadline = started + budget
+    if rules.conflicts:  # contradictory rules (a lead pinned twice ...): nothing can keep them
+        return None, True
     state = _Repairer(problem, rules, rep_of, request, priority)
     if np.any(state.must & (np.diff(state.allowed_lead_start) == 0)):
         return None, True  # a lead that must be assigned has no pair it could keep
