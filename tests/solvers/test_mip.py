@@ -210,6 +210,19 @@ def test_lexicographic_assigns_a_lead_that_lowers_the_score() -> None:
         assert score.rep_of.tolist() == [0, -1] and score.objective == 2.0
 
 
+def test_warm_started_score_phase_is_not_cut_off() -> None:
+    # CBC given a MIP start on a maximisation returns the start as "optimal" (coin-or/Cbc#296):
+    # here phase 1's assignment [1, 1, -1] scores -0.708, the optimum [1, -1, 1] 0.519
+    score = [[-0.39530129, 0.26391489], [0.60712827, -0.9721598], [0.76766425, 0.25505812]]
+    problem = fa.Problem(score=score, capacity=[0, 2])
+    for backend in MIP_SOLVERS:
+        result = run(problem, (), backend)
+        assert result.status is fa.Status.OPTIMAL
+        assert result.rep_of.tolist() == [1, -1, 1], backend
+        hinted = run(problem, (), backend, hint=np.array([1, 1, -1]))
+        assert hinted.rep_of.tolist() == [1, -1, 1], backend
+
+
 # ----------------------------------------------------------------------------- infeasible
 @pytest.mark.parametrize("backend", MIP_SOLVERS)
 def test_solver_proves_infeasibility(backend: str) -> None:

@@ -190,7 +190,9 @@ class _PulpModel:
     def __init__(self, pulp: Any, model: LinearModel) -> None:
         self.pulp = pulp
         self.model = model
-        lp = pulp.LpProblem("fairassign", pulp.LpMaximize)
+        # Minimise the negated objective: CBC given a MIP start on a maximisation sets its
+        # cutoff on the wrong side and returns the start as "optimal" (coin-or/Cbc#296, #787).
+        lp = pulp.LpProblem("fairassign", pulp.LpMinimize)
         # PuLP >= 3.3 attaches variables to the model and deprecates the bare constructor.
         make = getattr(lp, "add_variable", None) or pulp.LpVariable
         # PuLP sorts variables by name, so zero-padded names keep the model's column order.
@@ -224,8 +226,10 @@ class _PulpModel:
         self.lp = lp
         x = variables[: model.n_x]
         self.count = expression([(var, 1.0) for var in x])
-        score = model.score[: model.n_x].tolist()
-        self.score = expression([(var, s) for var, s in zip(x, score, strict=True) if s != 0.0])
+        # Zero scores stay in: a variable PuLP finds in no row and no objective is left out of
+        # the solver's model, and its value would not be read back.
+        self.minus_count = expression([(var, -1.0) for var in x])
+        self.minus_score = expression(list(zip(x, (-model.score[: model.n_x]).tolist(), strict=True)))
         self.floor: int | None = None
 
     def add_count_floor(self, count: int) -> None:
@@ -314,7 +318,8 @@ def _highs_phase(pulp_model: _PulpModel, *, gap_rel: float, gap_abs: float, time
     statuses = highspy.HighsModelStatus
     sense = highs.getObjectiveSense()
     sense = sense[1] if isinstance(sense, tuple) else sense
-    sign = 1.0 if sense == highspy.ObjSense.kMaximize else -1.0  # PuLP negates a maximisation
+    # HiGHS minimises the negated objective (PuLP would also negate a maximisation).
+    sign = 1.0 if sense == highspy.ObjSense.kMaximize else -1.0
     dual = sign * float(info.mip_dual_bound)
     dual_bound = dual if np.isfinite(dual) else None
     has_solution = bool(highs.getSolution().value_valid)
@@ -436,11 +441,11 @@ class MipSolver(Solver):
                 return None
             return max(deadline - time.perf_counter(), 0.0) * share
 
-        def phase(objective: Any, gap_rel: float, gap_abs: float, limit: float | None,
+        def phase(minus_objective: Any, gap_rel: float, gap_abs: float, limit: float | None,
                   start: NDArray[np.bool_] | None) -> _Phase:
             if limit is not None:
                 limit = max(limit, _MIN_PHASE_SECONDS)
-            pulp_model.lp.setObjective(objective)
+            pulp_model.lp.setObjective(minus_objective)
             pulp_model.set_start(None if start is None else _full_point(problem, model, start))
             outcome = run(pulp_model, gap_rel=gap_rel, gap_abs=gap_abs, time_limit=limit, seed=request.seed,
                           warm_start=start is not None)
@@ -459,7 +464,7 @@ class MipSolver(Solver):
         start = hint
         if two_phase:
             notes.append("lexicographic in two phases (count, then score)")
-            first = phase(pulp_model.count, 0.0, COUNT_ABS_GAP, remaining(0.5), hint)
+            first = phase(pulp_model.minus_count, 0.0, COUNT_ABS_GAP, remaining(0.5), hint)
             if first.state == "infeasible":
                 return self._infeasible(unassigned, label, notes)
             if first.chosen is not None:
@@ -472,7 +477,7 @@ class MipSolver(Solver):
 
         # The score phase always runs, if only briefly: with a warm start it costs little
         # and may improve on it.
-        second = phase(pulp_model.score, SCORE_GAP, SCORE_GAP, remaining(), start)
+        second = phase(pulp_model.minus_score, SCORE_GAP, SCORE_GAP, remaining(), start)
         phases = [p for p in (first, second) if p is not None]
         transfer = sum(p.transfer_seconds for p in phases)
         solving = sum(p.seconds for p in phases) - transfer
