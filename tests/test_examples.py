@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
 
 
 def _run(name: str) -> str:
@@ -68,3 +69,18 @@ def test_price_of_fairness_is_monotone() -> None:
         assert deviation <= float(label) * 100 + 0.05
     if any(row[1] == "INFEASIBLE" for row in rows):
         assert "is infeasible:" in output
+
+
+def test_readme_commands_and_python_blocks() -> None:
+    """The README starts with the two commands, and its Python blocks run as written."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    first = readme.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
+    assert first[0].startswith("python -m pip install . && fairassign demo")
+    assert first[1].startswith('python -m pip install -e ".[test]" && python -m pytest -q')
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.DOTALL)
+    assert blocks
+    for block in blocks:
+        completed = subprocess.run([sys.executable, "-c", block], capture_output=True, text=True, timeout=300,
+                                   check=False)
+        assert completed.returncode == 0, completed.stderr
+        assert "OPTIMAL" in completed.stdout or "FEASIBLE" in completed.stdout
