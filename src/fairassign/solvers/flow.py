@@ -30,13 +30,14 @@ Leads that must be assigned (:class:`~fairassign.AssignAll`, pins)
     spent on one.
 
 Integer costs
-    Scores are multiplied by a power of two :math:`s` and rounded. :math:`s` is the largest
-    power of two with :math:`s \max|\text{score}| \le C`, where
-    :math:`C = \lfloor (2^{63}-1) / (2 n^2) \rfloor` (:math:`n` nodes, OR-Tools' own source
-    and sink included) is the cost size below which OR-Tools' node potentials, and any sum
-    of costs along paths or over an assignment, cannot overflow int64 (capped at
-    :math:`2^{53}`, where floats stop being exact integers). Integer scores within
-    :math:`C` use :math:`s = 1` and are exact. With rounding error
+    Scores are multiplied by a power of two :math:`s` and rounded: the largest :math:`s` with
+    :math:`s \max|\text{score}| \le C`. First :math:`C = (2^{63}-1) / (4n)` (:math:`n`
+    nodes, OR-Tools' own source and sink included), the finest scale OR-Tools accepts; should
+    its node potentials overflow (it reports BAD_COST_RANGE), the batch is solved again with
+    :math:`C = (2^{63}-1) / (2 n^2)`, under which OR-Tools guarantees they cannot. Both keep
+    any sum of costs over an assignment inside int64, and both are capped at :math:`2^{53}`
+    (floats stop being exact integers there). Integer scores within :math:`C` use
+    :math:`s = 1` and are exact. With rounding error
     :math:`e = \max_p (\text{score}_p - c_p / s) \ge 0` over the pairs in the network, an
     assignment optimal for the rounded scores is within :math:`k e` of the float optimum
     (:math:`k` leads assigned), so the reported bound is the rounded optimum plus
@@ -74,19 +75,27 @@ _MAX_NAMED = 5
 _FLOAT_EXACT = 2**53
 
 
-def cost_limit(n_nodes: int) -> int:
-    r"""Largest unit cost magnitude that cannot overflow OR-Tools' min-cost flow.
+def cost_limit(n_nodes: int, *, guaranteed: bool = True) -> int:
+    r"""Largest unit cost magnitude for OR-Tools' min-cost flow on ``n_nodes`` nodes.
 
-    OR-Tools guarantees no overflow of its node potentials when every
-    :math:`|c| < (2^{63} - 1) / (2 n^2)`; it adds a source and a sink of its own, so
-    :math:`n` is ``n_nodes + 2``. The same limit keeps the total cost of any assignment
-    (at most ``n_nodes`` pairs) inside int64. Capped at :math:`2^{53}`.
+    With :math:`n` = ``n_nodes + 2`` (OR-Tools adds a source and a sink of its own):
 
-    >>> cost_limit(10), cost_limit(1_000_000)
-    (9007199254740992, 4611666)
+    * ``guaranteed=True``: :math:`(2^{63} - 1) / (2 n^2)`, below which OR-Tools guarantees
+      that its node potentials cannot overflow;
+    * ``guaranteed=False``: :math:`(2^{63} - 1) / (4 n)`, which passes OR-Tools' own check
+      (each cost times :math:`n + 1` fits in int64) with room to spare. Potentials may then
+      overflow in principle; OR-Tools detects that and answers BAD_COST_RANGE, and the backend
+      retries with the guaranteed limit.
+
+    Either limit keeps the total cost of any assignment (at most ``n_nodes`` pairs) inside
+    int64. Both are capped at :math:`2^{53}`, beyond which floats skip integers.
+
+    >>> cost_limit(10), cost_limit(1_000_000), cost_limit(1_000_000, guaranteed=False)
+    (9007199254740992, 4611666, 2305838397535)
     """
     nodes = max(int(n_nodes), 0) + 2
-    return int(min(_FLOAT_EXACT, (2**63 - 1) // (2 * nodes * nodes) - 1))
+    room = 2 * nodes * nodes if guaranteed else 4 * nodes
+    return int(min(_FLOAT_EXACT, (2**63 - 1) // room - 1))
 
 
 @dataclass(frozen=True)
@@ -274,8 +283,6 @@ class FlowSolver(Solver):
                 "with unit effort; here " + ", ".join(reasons))
 
     def solve(self, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
-        from ortools.graph.python import min_cost_flow
-
         n_leads, n_reps = problem.n_leads, problem.n_reps
         unassigned = np.full(n_leads, -1, dtype=np.int64)
         room = rep_room(problem, rules)
@@ -311,58 +318,40 @@ class FlowSolver(Solver):
         must_leads = np.flatnonzero(must & has_pair) if any_must else np.zeros(0, np.int64)
         free_leads = np.flatnonzero(~must & has_pair) if any_must else np.flatnonzero(has_pair)
 
-        # 3. Integer costs, with the rounding bound.
+        # 3. Under the lexicographic objective with leads that must be assigned and leads that
+        #    need not, the free leads share the flow that the must-assign ones leave.
+        most = None
+        if request.objective == "lexicographic" and must_leads.size and free_leads.size:
+            most = self._max_flow(lead, rep, free_leads, must_leads, room, n_leads, n_reps)
+            if most < must_leads.size:
+                reasons = _must_diagnosis(problem, lead, rep, must_leads, room, n_forced)
+                return SolverOutput(rep_of=unassigned, status=Status.INFEASIBLE, diagnosis=tuple(reasons))
+
+        # 4. Integer costs at the finest scale OR-Tools accepts; if its potentials overflow
+        #    (it says so), again at the scale where they cannot.
         n_nodes = n_leads + n_reps + 2
-        costs = integer_costs(score, cost_limit(n_nodes))
-
-        # 4. The network: pair arcs first, so arc p is pair p.
-        source, sink = n_leads + n_reps, n_leads + n_reps + 1
-        network = min_cost_flow.SimpleMinCostFlow()
+        costs = IntegerCosts(cost=np.zeros(0, np.int64), scale=1.0, max_error=0.0)
         chosen = np.zeros(0, dtype=bool)
-        status_name = "OPTIMAL"
-        if lead.size:
-            heads = rep.astype(np.int32)
-            heads += n_leads
-            network.add_arcs_with_capacity_and_unit_cost(lead.astype(np.int32), heads,
-                                                         np.ones(lead.size, np.int64), costs.cost)
-            del heads
-            network.add_arcs_with_capacity_and_unit_cost(
-                np.arange(n_leads, n_leads + n_reps, dtype=np.int32), np.full(n_reps, sink, np.int32),
-                room, np.zeros(n_reps, np.int64))
-            if free_leads.size:
-                network.add_arcs_with_capacity_and_unit_cost(
-                    np.full(free_leads.size, source, np.int32), free_leads.astype(np.int32),
-                    np.ones(free_leads.size, np.int64), np.zeros(free_leads.size, np.int64))
-            if must_leads.size:
-                network.set_nodes_supplies(must_leads.astype(np.int32), np.ones(must_leads.size, np.int64))
-
-            if request.objective == "score":
-                # a free lead may stay unassigned through the bypass at cost 0
-                network.add_arc_with_capacity_and_unit_cost(source, sink, int(free_leads.size), 0)
-                network.set_node_supply(source, int(free_leads.size))
-                network.set_node_supply(sink, -int(free_leads.size + must_leads.size))
-                status = network.solve()
-            elif must_leads.size == 0:
-                network.set_node_supply(source, int(free_leads.size))
-                network.set_node_supply(sink, -int(free_leads.size))
-                status = network.solve_max_flow_with_min_cost()
-            else:
-                most = self._max_flow(lead, rep, free_leads, must_leads, room, n_leads, n_reps)
-                if most < must_leads.size:
-                    status = network.INFEASIBLE
-                else:
-                    network.set_node_supply(source, most - int(must_leads.size))
-                    network.set_node_supply(sink, -most)
-                    status = network.solve()
-
+        overflowed_at = None
+        for guaranteed in (False, True):
+            costs = integer_costs(score, cost_limit(n_nodes, guaranteed=guaranteed))
+            if not lead.size:
+                break
+            network = self._network(lead, rep, costs.cost, room, free_leads, must_leads, n_leads, n_reps)
+            status = self._run(network, request.objective, n_leads + n_reps, free_leads.size, must_leads.size,
+                               most)
+            if status == network.BAD_COST_RANGE and not guaranteed:
+                overflowed_at = costs.scale
+                continue
             if status == network.INFEASIBLE:
                 reasons = _must_diagnosis(problem, lead, rep, must_leads, room, n_forced)
                 return SolverOutput(rep_of=unassigned, status=Status.INFEASIBLE, diagnosis=tuple(reasons))
             if status != network.OPTIMAL:
-                status_name = getattr(status, "name", str(status))
+                name = getattr(status, "name", str(status))
                 return SolverOutput(rep_of=unassigned, status=Status.NO_SOLUTION,
-                                    diagnosis=(f"OR-Tools min-cost flow stopped with status {status_name}",))
+                                    diagnosis=(f"OR-Tools min-cost flow stopped with status {name}",))
             chosen = network.flows(np.arange(lead.size, dtype=np.int32)) > 0
+            break
 
         # 5. The assignment, its rounded objective and the bound.
         rep_of = unassigned
@@ -383,9 +372,58 @@ class FlowSolver(Solver):
             comparable = n_flow_assigned  # every maximum assignment places as many
         bound = rounded + comparable * costs.max_error
         notes = [self._rounding_note(costs, comparable)]
+        if overflowed_at is not None:
+            notes.append(f"OR-Tools reported a cost overflow at scale 2^{round(math.log2(overflowed_at))}, "
+                         "so the scores were scaled down and solved again")
         if n_forced:
             notes.append(f"{n_forced} pinned or single-option lead{'s' if n_forced != 1 else ''} placed first")
         return SolverOutput(rep_of=rep_of, status=Status.OPTIMAL, bound=bound, notes=tuple(notes))
+
+    @staticmethod
+    def _network(lead: NDArray[np.int64], rep: NDArray[np.int64], cost: NDArray[np.int64],
+                 room: NDArray[np.int64], free_leads: NDArray[np.int64], must_leads: NDArray[np.int64],
+                 n_leads: int, n_reps: int) -> Any:
+        """The arcs, built from whole arrays; pair arcs come first, so arc p is pair p."""
+        from ortools.graph.python import min_cost_flow
+
+        source, sink = n_leads + n_reps, n_leads + n_reps + 1
+        network = min_cost_flow.SimpleMinCostFlow()
+        heads = rep.astype(np.int32)
+        heads += n_leads
+        network.add_arcs_with_capacity_and_unit_cost(lead.astype(np.int32), heads, np.ones(lead.size, np.int64),
+                                                     cost)
+        del heads
+        network.add_arcs_with_capacity_and_unit_cost(
+            np.arange(n_leads, n_leads + n_reps, dtype=np.int32), np.full(n_reps, sink, np.int32),
+            room, np.zeros(n_reps, np.int64))
+        if free_leads.size:
+            network.add_arcs_with_capacity_and_unit_cost(
+                np.full(free_leads.size, source, np.int32), free_leads.astype(np.int32),
+                np.ones(free_leads.size, np.int64), np.zeros(free_leads.size, np.int64))
+        if must_leads.size:
+            network.set_nodes_supplies(must_leads.astype(np.int32), np.ones(must_leads.size, np.int64))
+        return network
+
+    @staticmethod
+    def _run(network: Any, objective: str, source: int, n_free: int, n_must: int, most: int | None) -> Any:
+        """Set the supplies of ``source`` and the sink after it for ``objective``, and solve."""
+        sink = source + 1
+        if objective == "score":
+            # a free lead may stay unassigned through the bypass at cost 0
+            network.add_arc_with_capacity_and_unit_cost(source, sink, n_free, 0)
+            network.set_node_supply(source, n_free)
+            network.set_node_supply(sink, -(n_free + n_must))
+            return network.solve()
+        if n_must == 0:
+            network.set_node_supply(source, n_free)
+            network.set_node_supply(sink, -n_free)
+            return network.solve_max_flow_with_min_cost()
+        if most is None:  # every lead in the network must be assigned
+            network.set_node_supply(sink, -n_must)
+            return network.solve()
+        network.set_node_supply(source, most - n_must)
+        network.set_node_supply(sink, -most)
+        return network.solve()
 
     @staticmethod
     def _max_flow(lead: NDArray[np.int64], rep: NDArray[np.int64], free_leads: NDArray[np.int64],
