@@ -516,9 +516,9 @@ class _Repairer:
         held = fixed_pairs[fixed_pairs >= 0]
         held_rep = problem.pair_rep[held]
         n_reps = problem.n_reps
-        load0 = np.bincount(held_rep, weights=problem.pair_effort[held], minlength=n_reps)
+        load0 = np.bincount(held_rep, weights=problem.pair_effort[held], minlength=n_reps).astype(np.float64)
         count0 = np.bincount(held_rep, minlength=n_reps).astype(np.float64)
-        value0 = np.bincount(held_rep, weights=problem.pair_value[held], minlength=n_reps)
+        value0 = np.bincount(held_rep, weights=problem.pair_value[held], minlength=n_reps).astype(np.float64)
         total0 = float(value0.sum())
 
         leads, pairs = self._alternatives(free)
