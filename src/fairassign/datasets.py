@@ -273,8 +273,8 @@ def make_batch(
     patterns, pattern_of_rep = np.unique(covers, axis=0, return_inverse=True)
     covered_by_pattern = attribute_eligibility(
         class_region.tolist(), [tuple(np.flatnonzero(row).tolist()) for row in patterns])
-    class_mask = tier_eligibility(class_tier, rep_tier, order=range(len(TIERS))) & covered_by_pattern[
-        :, pattern_of_rep.ravel()]
+    by_tier = tier_eligibility([TIERS[t] for t in class_tier.tolist()], [TIERS[t] for t in rep_tier.tolist()])
+    class_mask = by_tier & covered_by_pattern[:, pattern_of_rep.ravel()]
     lead_class = lead_region * len(TIERS) + lead_tier
     members_by_class = np.argsort(lead_class, kind="stable")
     class_start = np.searchsorted(lead_class[members_by_class], np.arange(class_mask.shape[0] + 1))
