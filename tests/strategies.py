@@ -11,7 +11,6 @@ assignment.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,13 +34,20 @@ AWKWARD = np.array([0.0, 0.1, 0.2, 0.3, 1.0 / 3.0, 0.7, 1e-3, 2.5, 1e3])
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
 
 
-@dataclass(frozen=True)
 class Case:
-    """A drawn batch and its rules (``repr`` keeps hypothesis' falsifying example readable)."""
+    """A drawn batch and its rules.
 
-    problem: fa.Problem
-    constraints: tuple[fa.Constraint, ...]
-    score: np.ndarray  # the dense score the problem was built from (NaN / -inf = not a candidate)
+    Not a dataclass on purpose: hypothesis prints dataclasses field by field (which hides a
+    Problem's capacity and values), but prints other objects with ``repr``, which here shows
+    everything needed to rebuild a falsifying example.
+    """
+
+    __slots__ = ("constraints", "problem", "score")
+
+    def __init__(self, problem: fa.Problem, constraints: tuple[fa.Constraint, ...], score: np.ndarray) -> None:
+        self.problem = problem
+        self.constraints = constraints
+        self.score = score  # the dense score the problem was built from (NaN / -inf = not a candidate)
 
     def __repr__(self) -> str:
         problem = self.problem
