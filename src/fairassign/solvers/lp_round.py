@@ -463,10 +463,11 @@ class LpRoundSolver(Solver):
             notes.append(f"score LP re-solved with at least {n_assigned} leads for the bound")
         leads = np.flatnonzero(repaired >= 0)
         objective = float(problem.pair_score[problem.pair_index(leads, repaired[leads])].sum())
-        integral = bool(np.all((x[: rows.n_x] <= _INTEGRAL) | (x[: rows.n_x] >= 1 - _INTEGRAL)))
         status = Status.FEASIBLE
+        # an integer answer that reaches a proven bound is optimal, whether or not the LP was
+        # integral; under the lexicographic objective its count must reach the LP's too
         count_settled = count_ceiling is None or n_assigned >= count_ceiling
-        if bound is not None and integral and count_settled and objective >= bound - 1e-9 * max(abs(bound), 1.0):
+        if bound is not None and count_settled and objective >= bound - 1e-9 * max(abs(bound), 1.0):
             status = Status.OPTIMAL
         return SolverOutput(rep_of=repaired, status=status, bound=bound, notes=tuple(notes))
 
