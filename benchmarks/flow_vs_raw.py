@@ -3,9 +3,9 @@
 The raw model is what a user would write by hand from the sparse arrays: source -> lead
 (capacity 1) -> rep (one arc per candidate, cost -round(score * scale)) -> sink (rep
 capacity), solved with ``solve_max_flow_with_min_cost``, then the flows read back into a
-``rep_of`` array. It uses the same power-of-two score scale as the backend, so both solve the
-same integer instance. Problem construction is timed separately: ``fa.solve`` starts from an
-existing :class:`fairassign.Problem`.
+``rep_of`` array. It uses the same power-of-two score scale as the backend (the finest that
+OR-Tools accepts), so both solve the same integer instance. Problem construction is timed
+separately: ``fa.solve`` starts from an existing :class:`fairassign.Problem`.
 
 Run::
 
@@ -42,7 +42,7 @@ def raw_flow(lead: NDArray[np.int64], rep: NDArray[np.int64], score: NDArray[np.
     """The hand-written model; returns ``rep_of`` and the scale used."""
     from ortools.graph.python import min_cost_flow
 
-    scale = 2.0 ** math.floor(math.log2(cost_limit(n_leads + n_reps + 2) / np.abs(score).max()))
+    scale = 2.0 ** math.floor(math.log2(cost_limit(n_leads + n_reps + 2, guaranteed=False) / np.abs(score).max()))
     source, sink = n_leads + n_reps, n_leads + n_reps + 1
     network = min_cost_flow.SimpleMinCostFlow()
     network.add_arcs_with_capacity_and_unit_cost(

@@ -9,7 +9,6 @@ mixed case), the Hall-type diagnosis, and the reasons it declines a batch.
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import math
 
 import numpy as np
@@ -23,7 +22,7 @@ from fairassign.linear import build_linear_model, solve_lp
 from fairassign.rules import bind
 from fairassign.solvers.base import SolveRequest
 from fairassign.solvers.flow import FlowSolver, cost_limit, integer_costs
-from oracle import brute_force
+from oracle import brute_force, enumerate_assignments
 from strategies import Case, cases
 
 OBJECTIVES = ("lexicographic", "score")
@@ -108,7 +107,7 @@ def test_mixed_must_assign_leads_under_lexicographic_match_brute_force() -> None
     the rules are built by hand and the backend is called directly.
     """
     rng = np.random.default_rng(3)
-    checked = 0
+    checked = mixed = 0
     for _ in range(300):
         n_leads, n_reps = int(rng.integers(2, 7)), int(rng.integers(1, 4))
         score = np.round(rng.normal(size=(n_leads, n_reps)), 3)
@@ -119,11 +118,14 @@ def test_mixed_must_assign_leads_under_lexicographic_match_brute_force() -> None
         rules = dataclasses.replace(bind(problem, ()), must_assign=must)
         for objective in OBJECTIVES:
             output = FlowSolver().solve(problem, rules, SolveRequest(objective=objective))
-            best = _brute_force_with_must(score, capacity, must, objective)
+            best = _brute_force_with_must(problem, must, objective)
             if best is None:
                 assert output.status is fa.Status.INFEASIBLE and output.diagnosis
                 continue
             checked += 1
+            degree = np.bincount(problem.pair_lead, minlength=n_leads)
+            several, some = np.any(must & (degree >= 2)), np.any(~must & (degree > 0))
+            mixed += bool(objective == "lexicographic" and several and some)
             assert output.status is fa.Status.OPTIMAL
             rep_of = output.rep_of
             assert np.all(rep_of[must] >= 0)
@@ -135,28 +137,23 @@ def test_mixed_must_assign_leads_under_lexicographic_match_brute_force() -> None
                 assert assigned.size == best[0]
             assert total == pytest.approx(best[1], abs=1e-9)
             assert output.bound is not None and output.bound >= best[1] - 1e-9
-    assert checked > 100
+    assert checked > 100 and mixed > 30
 
 
-def _brute_force_with_must(score: np.ndarray, capacity: np.ndarray, must: np.ndarray,
-                           objective: str) -> tuple[int, float] | None:
+def _brute_force_with_must(problem: fa.Problem, must: np.ndarray, objective: str) -> tuple[int, float] | None:
     """(count, score) of the optimum with ``must`` leads assigned; None when there is none."""
-    n_leads, n_reps = score.shape
-    best: tuple[int, float] | None = None
-    for rep_of in itertools.product(range(-1, n_reps), repeat=n_leads):
-        chosen = np.array(rep_of)
-        assigned = np.flatnonzero(chosen >= 0)
-        if np.any(chosen[must] < 0) or not np.all(np.isfinite(score[assigned, chosen[assigned]])):
-            continue
-        if np.any(np.bincount(chosen[assigned], minlength=n_reps) > capacity):
-            continue
-        total = float(score[assigned, chosen[assigned]].sum())
-        key = (assigned.size, total) if objective == "lexicographic" else (0, total)
-        if best is None or key > best:
-            best = key
-    if best is None:
+    rep_of, pair = enumerate_assignments(problem)
+    on_rep = rep_of[:, :, None] == np.arange(problem.n_reps)[None, None, :]
+    ok = (on_rep.sum(axis=1) <= problem.capacity[None, :]).all(axis=1) & (rep_of[:, must] >= 0).all(axis=1)
+    if not ok.any():
         return None
-    return best if objective == "lexicographic" else (-1, best[1])
+    count = (pair >= 0).sum(axis=1)[ok]
+    pair_score = problem.pair_score[np.maximum(pair, 0)] if problem.n_pairs else np.zeros(pair.shape)
+    total = np.where(pair >= 0, pair_score, 0.0).sum(axis=1)[ok]
+    if objective == "score":
+        return -1, float(total.max())
+    most = int(count.max())
+    return most, float(total[count == most].max())
 
 
 # --------------------------------------------------------------------- objectives and must-assign
