@@ -245,6 +245,15 @@ def test_impossible_row_is_named_before_solving(backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", MIP_SOLVERS)
+def test_conflicting_pins_are_infeasible(backend: str) -> None:
+    # the linear model keeps one pin per lead, so the backend must read rules.conflicts itself
+    problem = fa.Problem(score=[[0.1, -0.1]], capacity=[1, 1])
+    result = run(problem, (fa.Pin([(0, 1), (0, 0)]),), backend)
+    assert result.status is fa.Status.INFEASIBLE
+    assert any("pinned to two reps" in line for line in result.diagnosis), result.diagnosis
+
+
+@pytest.mark.parametrize("backend", MIP_SOLVERS)
 def test_no_allowed_pair_is_the_empty_assignment(backend: str) -> None:
     problem = fa.Problem(score=[[1.0, np.nan], [np.nan, 2.0]], capacity=[1, 1])
     result = run(problem, (fa.Forbid([(0, 0), (1, 1)]),), backend)

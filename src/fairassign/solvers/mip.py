@@ -419,8 +419,11 @@ class MipSolver(Solver):
 
         backend = self.resolved_backend()
         label = _BACKEND_LABEL[backend]
-        model = build_linear_model(problem, rules)
         unassigned = np.full(problem.n_leads, -1, dtype=np.int64)
+        if rules.conflicts:  # e.g. a lead pinned to two reps: the linear model keeps only one pin
+            return SolverOutput(rep_of=unassigned, status=Status.INFEASIBLE, diagnosis=rules.conflicts,
+                                notes=(label,))
+        model = build_linear_model(problem, rules)
         hopeless = _hopeless_rows(model)
         if hopeless:
             return SolverOutput(rep_of=unassigned, status=Status.INFEASIBLE,
