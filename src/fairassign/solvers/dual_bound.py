@@ -338,8 +338,9 @@ def _subgradient(view: PairView, m: Multipliers, chosen: IntArray, min_assigned:
     n = view.n_reps
     rep = np.take(view.rep, chosen)
     count = np.bincount(rep, minlength=n).astype(np.float64)
-    effort = count if view.unit_effort else np.bincount(rep, weights=view.effort[chosen], minlength=n)
-    value = np.bincount(rep, weights=view.value[chosen], minlength=n)
+    effort = count if view.unit_effort else np.bincount(rep, weights=view.effort[chosen], minlength=n).astype(
+        np.float64)
+    value = np.bincount(rep, weights=view.value[chosen], minlength=n).astype(np.float64)
     total = float(value.sum())
 
     def slack(limit: FloatArray, amount: FloatArray) -> FloatArray:
@@ -358,10 +359,19 @@ def _subgradient(view: PairView, m: Multipliers, chosen: IntArray, min_assigned:
 
 
 def _step(view: PairView, m: Multipliers, gradient: Multipliers, length: float) -> Multipliers:
-    moved = [price - length * g for price, g in zip(m._arrays(), gradient._arrays(), strict=True)]
-    n_fair = len(m.fair_high)
-    return _clean(view, Multipliers(*moved[:5], tuple(moved[5:5 + n_fair]), tuple(moved[5 + n_fair:]),
-                                    count=m.count - length * gradient.count))
+    def move(price: FloatArray, g: FloatArray) -> FloatArray:
+        return price - length * g
+
+    return _clean(view, Multipliers(
+        capacity=move(m.capacity, gradient.capacity),
+        count_upper=move(m.count_upper, gradient.count_upper),
+        count_lower=move(m.count_lower, gradient.count_lower),
+        value_upper=move(m.value_upper, gradient.value_upper),
+        value_lower=move(m.value_lower, gradient.value_lower),
+        fair_high=tuple(move(p, g) for p, g in zip(m.fair_high, gradient.fair_high, strict=True)),
+        fair_low=tuple(move(p, g) for p, g in zip(m.fair_low, gradient.fair_low, strict=True)),
+        count=m.count - length * gradient.count,
+    ))
 
 
 def _norm2(view: PairView, m: Multipliers, g: Multipliers, count_free: bool) -> float:

@@ -98,8 +98,8 @@ class _Matcher:
         held = state.held[state.held >= 0]
         rep = np.take(self.view.rep, held)
         state.count = np.bincount(rep, minlength=self.view.n_reps).astype(np.float64)
-        state.effort = (state.count.copy() if self.view.unit_effort
-                        else np.bincount(rep, weights=np.take(self.view.effort, held), minlength=self.view.n_reps))
+        state.effort = (state.count.copy() if self.view.unit_effort else np.bincount(
+            rep, weights=np.take(self.view.effort, held), minlength=self.view.n_reps).astype(np.float64))
 
     def _pairs_of(self, segments: IntArray) -> IntArray:
         if segments.size == self.view.segment_lead.size:
@@ -159,10 +159,11 @@ class _Matcher:
                 lengths = np.diff(np.append(group_start, pool.size))
                 rank = np.arange(pool.size) - np.repeat(group_start, lengths)
                 # extended precision keeps a rep's running effort exact enough after a long pool
-                weights = np.ones(pool.size) if view.unit_effort else view.effort[pool].astype(np.longdouble)
+                weights: NDArray[np.floating] = (np.ones(pool.size) if view.unit_effort
+                                                 else view.effort[pool].astype(np.longdouble))
                 cumulative = np.cumsum(weights)
                 before = np.repeat(cumulative[group_start] - weights[group_start], lengths)
-                used = (cumulative - before).astype(np.float64)
+                used = np.asarray(cumulative - before, dtype=np.float64)
                 keep = _fits(used, limit_effort[pool_rep]) & (rank + 1 <= limit_count[pool_rep])
                 state.held[self.segment_of[pool[keep]]] = pool[keep]
             self._loads(state)
@@ -310,15 +311,15 @@ def _keeps_rules(problem: Problem, rules: Rules, rep_of: IntArray, pairs: IntArr
     n = problem.n_reps
     reps = rep_of[leads]
     count = np.bincount(reps, minlength=n).astype(np.float64)
-    effort = np.bincount(reps, weights=problem.pair_effort[pairs], minlength=n)
-    value = np.bincount(reps, weights=problem.value[leads], minlength=n)
+    effort = np.bincount(reps, weights=problem.pair_effort[pairs], minlength=n).astype(np.float64)
+    value = np.bincount(reps, weights=problem.value[leads], minlength=n).astype(np.float64)
     total = float(value.sum())
 
     def within(amount: FloatArray, limit: FloatArray, scale: float | None = None) -> bool:
-        slack = 1e-8 * (np.maximum(np.abs(limit), 1.0) if scale is None else max(scale, 1.0))
+        """``amount <= limit`` up to 1e-8 of the limit (or of ``scale``, for fair shares)."""
+        slack = 1e-8 * (np.maximum(np.abs(limit), 1.0) if scale is None else np.full(limit.size, max(scale, 1.0)))
         finite = np.isfinite(limit)
-        return bool(np.all(amount[finite] - limit[finite] <= slack if scale is not None
-                           else amount[finite] - limit[finite] <= slack[finite]))
+        return bool(np.all(amount[finite] - limit[finite] <= slack[finite]))
 
     if not within(effort, problem.capacity):
         broken.append("capacity")
