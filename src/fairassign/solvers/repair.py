@@ -16,8 +16,9 @@ local moves that change as little score as it can, in three stages:
    freed and re-assigned by a small MIP (HiGHS through scipy) with everything else fixed.
    On small batches the neighbourhood is the whole batch, so a ``None`` answer there is a
    proof that no rule-keeping assignment exists.
-3. **Fill.** Unassigned leads are added where every rule still holds (all of them under the
-   lexicographic objective, those with a positive score under ``"score"``).
+3. **Fill and improve.** Unassigned leads are added where every rule still holds (all of them
+   under the lexicographic objective, those with a positive score under ``"score"``); then
+   leads move to better pairs where every rule still holds, largest gain first.
 
 Notes
 -----
@@ -54,6 +55,10 @@ _PROGRESS = 1e-9
 _MISSING_WEIGHT = 2.0
 #: weight of a shortfall below a lower limit, relative to an excess over an upper one
 _SHORT_WEIGHT = 0.25
+#: most extra single moves applied from one scoring
+_BATCH = 16
+#: a rep's penalty above which its moves are batched (far from feasible: speed over care)
+_BATCH_FROM = 3.0
 #: candidates on each side of a swap
 _SWAP_SIDE = 40
 #: up to this many candidate pairs, the MIP stage frees the whole batch (and so is exact)
@@ -343,19 +348,56 @@ class _Repairer:
     def _fair_sum(self) -> _FairSum | None:
         return _FairSum(self.limits, self.value, self.total) if self.limits.fair_high is not None else None
 
-    def _best_single(self, rep: int, lead: int) -> tuple[int, int] | None:
+    def _apply_best_singles(self, rep: int, lead: int, batch: bool) -> bool:
+        """Apply the best improving single move touching the focus, then more from the same scoring.
+
+        With ``batch``, after the best move the next best (by the same ratio, up to :data:`_BATCH`)
+        are applied too when they move other leads between other reps and, scored again one by one in the
+        new state, still lower the penalty: an overfull rep sheds many leads per scoring.
+        Returns False when no single move improves.
+        """
         if lead >= 0:
             leads, pairs = self._alternatives(np.array([lead], dtype=np.int64))
         else:
             leads, pairs = self._moves_of_rep(rep)
         if leads.size == 0:
-            return None
+            return False
         delta, loss = self._score_moves(leads, pairs, self._fair_sum())
         count_change = (pairs >= 0).astype(np.float64) - (self.pair_of[leads] >= 0)
         best = self._choose(delta, loss, count_change)
         if best < 0:
-            return None
-        return int(leads[best]), int(pairs[best])
+            return False
+        self._apply(int(leads[best]), int(pairs[best]))
+        if lead >= 0 or not batch:
+            return True
+        # the rest: transfers only (the total value, and so every fair band, stays put)
+        transfer = (pairs >= 0) & (self.pair_of[leads] >= 0) & (delta < -_PROGRESS) & (count_change >= 0)
+        transfer[best] = False
+        candidates = np.flatnonzero(transfer)
+        if candidates.size == 0:
+            return True
+        ratio = loss[candidates] / -delta[candidates]
+        candidates = candidates[np.lexsort((candidates, ratio))][: 4 * _BATCH]
+        moved_leads = {int(leads[best])}
+        touched = {int(self.problem.pair_rep[pairs[best]])} if pairs[best] >= 0 else set()
+        if self.pair_of[leads[best]] >= 0:
+            touched.add(int(self.problem.pair_rep[self.pair_of[leads[best]]]))
+        touched.discard(rep)
+        applied = 0
+        for k in candidates.tolist():
+            lead_k, pair_k = int(leads[k]), int(pairs[k])
+            other = {int(self.problem.pair_rep[pair_k]), int(self.problem.pair_rep[self.pair_of[lead_k]])} - {rep}
+            if lead_k in moved_leads or other & touched:
+                continue
+            again, _ = self._score_moves(np.array([lead_k]), np.array([pair_k]), None)
+            if again[0] < -_PROGRESS:
+                self._apply(lead_k, pair_k)
+                moved_leads.add(lead_k)
+                touched |= other
+                applied += 1
+                if applied >= _BATCH:
+                    break
+        return True
 
     def _best_exchange(self, rep: int) -> tuple[int, int, int, int] | None:
         """Best exchange of one of ``rep``'s leads with a lead of another rep, both reps allowed.
@@ -462,9 +504,7 @@ class _Repairer:
             for rep, lead in focus:
                 if (rep, lead) in stuck:
                     continue
-                move = self._best_single(rep, lead)
-                if move is not None:
-                    self._apply(*move)
+                if self._apply_best_singles(rep, lead, batch=rep >= 0 and penalty[rep] > _BATCH_FROM):
                     moved = True
                     break
                 if rep >= 0:
@@ -636,6 +676,37 @@ class _Repairer:
         while added and not self._keeps_rules():
             self._apply(added.pop(), -1)
 
+    def improve(self, limit: int) -> None:
+        """Move leads to better pairs where every rule still holds, largest gain first.
+
+        At most ``limit`` candidate moves are tried, each scored again in the current state;
+        any that slipped through the hinge sum's slack reading is undone at the end.
+        """
+        assigned = np.flatnonzero(self.pair_of >= 0)
+        if assigned.size == 0 or limit <= 0:
+            return
+        leads, pairs = self._alternatives(assigned)
+        gain = self.priority[pairs] - self.priority[self.pair_of[leads]]
+        # a cheap first filter: the new rep must have room for the lead as things stand
+        rep = self.problem.pair_rep[pairs]
+        room = (self.load[rep] + self.problem.pair_effort[pairs] <= self.limits.capacity[rep]) & \
+            (self.count[rep] + 1 <= self.limits.count_upper[rep])
+        better = (gain > 0) & room
+        leads, pairs, gain = leads[better], pairs[better], gain[better]
+        order = np.lexsort((pairs, -gain))[:limit]
+        done: list[tuple[int, int]] = []
+        for lead, pair in zip(leads[order].tolist(), pairs[order].tolist(), strict=True):
+            old = int(self.pair_of[lead])
+            if self.priority[pair] <= self.priority[old]:
+                continue
+            delta, _ = self._score_moves(np.array([lead]), np.array([pair]), None)
+            if delta[0] <= 0:
+                self._apply(lead, pair)
+                done.append((lead, old))
+        while done and not self._keeps_rules():
+            lead, old = done.pop()
+            self._apply(lead, old)
+
     def _keeps_rules(self) -> bool:
         penalty, missing = self.penalties()
         return bool(penalty.max(initial=0.0) <= 0 and missing.size == 0)
@@ -705,4 +776,5 @@ def repair_with_proof(problem: Problem, rules: Rules, rep_of: NDArray[np.int64],
         if not outcome:
             return None, False
     state.fill()
+    state.improve(limit=4 * problem.n_reps + 200)
     return state.rep_of(), False
