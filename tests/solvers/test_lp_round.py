@@ -139,3 +139,19 @@ def test_integral_lp_solution_is_optimal() -> None:
     assert result.status is fa.Status.OPTIMAL
     assert result.rep_of.tolist() == [0, 0, 1]  # 5 + 4 + 2.5
     assert result.gap == 0.0
+
+
+@pytest.mark.parametrize("objective", ["lexicographic", "score"])
+def test_without_highspy_the_full_lp_through_scipy_gives_the_same_guarantees(
+        monkeypatch: pytest.MonkeyPatch, objective: str) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "highspy" else real(name, *a))
+    problem = _random_batch(60, 6, 3, seed=4)
+    constraints = [fa.FairShare(0.2), fa.CountBand(upper=12)]
+    result = fa.solve(problem, constraints, solver="lp-round", objective=objective)
+    assert result.status.has_solution, result.diagnosis
+    assert result.violations == ()
+    assert "scipy" in result.reason
+    assert result.bound is not None and result.objective <= result.bound + _slack(result.bound)

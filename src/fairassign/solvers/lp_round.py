@@ -299,15 +299,19 @@ def _solve_scipy(rows: _Rows, problem: Problem, rules: Rules, gain: NDArray[np.f
     """Without highspy: the full LP of :mod:`fairassign.linear` through scipy (its value is the bound)."""
     from ..linear import build_linear_model, solve_lp
 
-    model = build_linear_model(problem, rules)
+    model = build_linear_model(problem, rules)  # over every allowed pair: a weaker, still valid, relaxation
+    per_pair = np.zeros(problem.n_pairs)
+    per_pair[rows.pairs] = gain
     objective = np.zeros(model.n_vars)
-    objective[: model.n_x] = gain  # both models list the allowed pairs in candidate order
+    objective[: model.n_x] = per_pair[model.pairs]
     left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
     answer = solve_lp(model, objective, min_assigned=minimum, time_limit=left)
     if answer.status != "optimal" or answer.x is None or answer.value is None:
         return _LpAnswer(answer.status)
+    per_pair[:] = 0.0
+    per_pair[model.pairs] = answer.x[: model.n_x]
     x = np.zeros(rows.matrix.shape[1])
-    x[: rows.n_x] = answer.x[: model.n_x]
+    x[: rows.n_x] = per_pair[rows.pairs]
     return _LpAnswer("optimal", x=x, value=answer.value, bound=answer.value, rounds=1)
 
 
@@ -318,10 +322,8 @@ class _Relaxation:
                  use_highs: bool) -> None:
         self.problem, self.rules, self.rows, self.gain = problem, rules, rows, gain
         self.engine = _ColumnGeneration(rows, gain, problem) if use_highs else None
-        self.minimum: float | None = None
 
     def solve(self, deadline: float | None, minimum: float | None = None) -> _LpAnswer:
-        self.minimum = minimum
         if self.engine is None:
             return _solve_scipy(self.rows, self.problem, self.rules, self.gain, minimum, deadline)
         if minimum is not None:
