@@ -5,9 +5,11 @@ Model
     ``row_lower <= A z <= row_upper``. Here each :math:`x_p` becomes a binary PuLP variable
     and the total lead value :math:`V` (present when a :class:`~fairassign.FairShare` binds)
     a continuous one. Each row becomes one ``LpAffineExpression`` built from its CSR slice,
-    so the build costs :math:`O(\text{nonzeros})`. A side of a row is left out when the
-    variable bounds already imply it (:math:`\sum_p x_p \ge 0`, a capacity no candidate set
-    can exceed), which roughly halves the rows of a typical batch.
+    so the build costs :math:`O(\text{nonzeros})`. PuLP has no ranged rows, so a row becomes
+    up to two constraints, but a side the variable bounds already imply is left out: a lead
+    row :math:`0 \le \sum_p x_p \le 1` becomes one constraint, and a capacity that the rep's
+    candidates cannot exceed none. Rules that bind could not express (``rules.conflicts``,
+    such as a lead pinned to two reps) answer INFEASIBLE before any model is built.
 
 Solver
     HiGHS through ``pulp.HiGHS`` (the highspy API, in process) when highspy is importable,
@@ -15,6 +17,8 @@ Solver
     or ``MipSolver(backend="highs")`` forces one; ``fa.solve(..., solver="mip")`` uses the
     default, ``"auto"``. The backend used is named in the result's ``reason``. Neither prints
     a log; CBC's temporary files live in a private temporary folder removed after each solve.
+    Objectives are negated and minimised: CBC given a MIP start on a maximisation can return
+    the start itself as optimal (coin-or/Cbc#296).
 
 Objectives
     *score*: one phase, maximise :math:`\sum_p s_p x_p`.
@@ -40,10 +44,12 @@ Time limit
 Bound
     OPTIMAL: the objective. Stopped early: HiGHS's proven dual bound (``mip_dual_bound``,
     read from the highspy model after the solve); CBC's bound is only in its log, so the LP
-    relaxation's value (:func:`fairassign.linear.solve_lp`, with
-    :math:`\sum_p x_p \ge n_\text{assigned}` under the lexicographic objective) is used
-    instead. Both bound every rule-keeping assignment with at least the returned number of
-    leads, as :attr:`fairassign.Result.bound` requires.
+    relaxation's value (:func:`fairassign.linear.solve_lp`) is used instead. With a time
+    limit that LP is solved just before the score phase, inside the limit and over the same
+    count floor :math:`\sum_p x_p \ge c_1`; otherwise after it, with
+    :math:`\sum_p x_p \ge n_\text{assigned}` under the lexicographic objective. Each bounds
+    every rule-keeping assignment with at least the returned number of leads, as
+    :attr:`fairassign.Result.bound` requires.
 
 Examples
 --------
@@ -478,6 +484,15 @@ class MipSolver(Solver):
         elif request.objective == "lexicographic":
             notes.append("every lead must be assigned, so one score phase")
 
+        # CBC proves no bound that PuLP can read, so with a time limit the LP relaxation (over
+        # the same count floor) is solved first, inside the time budget: afterwards it could
+        # only overrun the limit.
+        relaxation_bound: float | None = None
+        if backend == "cbc" and deadline is not None:
+            relaxation = solve_lp(model, model.score, min_assigned=pulp_model.floor,
+                                  time_limit=max(remaining(0.5) or 0.0, _MIN_PHASE_SECONDS))
+            relaxation_bound = relaxation.value if relaxation.status == "optimal" else None
+
         # The score phase always runs, if only briefly: with a warm start it costs little
         # and may improve on it.
         second = phase(pulp_model.minus_score, SCORE_GAP, SCORE_GAP, remaining(), start)
@@ -530,6 +545,9 @@ class MipSolver(Solver):
         elif second.dual_bound is not None and covers:
             bound = second.dual_bound
             notes.append("bound: HiGHS's dual bound")
+        elif relaxation_bound is not None and covers:
+            bound = relaxation_bound
+            notes.append("bound: LP relaxation")
         else:
             budget = max(remaining() or 0.0, _MIN_LP_SECONDS) if deadline is not None else None
             relaxation = solve_lp(model, model.score,
