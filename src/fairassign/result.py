@@ -47,11 +47,17 @@ class Status(enum.Enum):
 
 
 def relative_gap(objective: float, bound: float | None) -> float | None:
-    r"""``(bound - objective) / max(|bound|, |objective|, 1e-9)``, or None without a bound."""
+    r"""``(bound - objective) / max(|bound|, |objective|)``, or None without a bound.
+
+    A difference below ``1e-9 * max(1, |bound|, |objective|)`` is floating-point noise
+    (an LP bound of 3e-12 over an objective of 0) and counts as a gap of 0.
+    """
     if bound is None:
         return None
-    scale = max(abs(bound), abs(objective), 1e-9)
-    return max(0.0, (bound - objective) / scale)
+    difference = bound - objective
+    if difference <= 1e-9 * max(1.0, abs(bound), abs(objective)):
+        return 0.0
+    return difference / max(abs(bound), abs(objective))
 
 
 @dataclass(frozen=True, eq=False)

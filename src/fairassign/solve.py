@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -31,8 +32,8 @@ def _request(problem: Problem, objective: Any, time_limit: Any, seed: Any, hint:
     if objective not in _OBJECTIVES:
         raise ValidationError(f"objective must be one of {_OBJECTIVES}, got {objective!r}")
     if time_limit is not None:
-        if isinstance(time_limit, bool) or not isinstance(time_limit, int | float) or not math.isfinite(time_limit) \
-                or time_limit <= 0:
+        if isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real) \
+                or not math.isfinite(time_limit) or time_limit <= 0:
             raise ValidationError(f"time_limit must be a positive number of seconds or None, got {time_limit!r}")
         time_limit = float(time_limit)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:

@@ -40,19 +40,21 @@ DEFAULT_EXACT_SECONDS = 10.0
 _PROVEN_GAP = 1e-9
 
 
-def _key(problem: Problem, output: SolverOutput) -> tuple[bool, int, float]:
-    """Sort key: a rule-keeping answer first, then more leads, then more score."""
+def _key(problem: Problem, output: SolverOutput) -> tuple[bool, int, float, bool]:
+    """Sort key: a rule-keeping answer first, then more leads, then more score; among equal
+    answers the one proven OPTIMAL, so a proof is never lost to a tie."""
     if not output.status.has_solution:
-        return (False, 0, -np.inf)
+        return (False, 0, -np.inf, False)
     leads = np.flatnonzero(output.rep_of >= 0)
     pairs = problem.pair_index(leads, output.rep_of[leads])
-    return (True, int(leads.size), float(problem.pair_score[pairs[pairs >= 0]].sum()))
+    score = float(problem.pair_score[pairs[pairs >= 0]].sum())
+    return (True, int(leads.size), score, output.status is Status.OPTIMAL)
 
 
 def _proven(problem: Problem, output: SolverOutput, request: SolveRequest) -> bool:
     if output.status is Status.OPTIMAL:
         return True
-    has, n_assigned, objective = _key(problem, output)
+    has, n_assigned, objective, _ = _key(problem, output)
     gap = relative_gap(objective, output.bound)
     count_settled = request.objective == "score" or n_assigned == problem.n_leads
     return has and count_settled and gap is not None and gap <= _PROVEN_GAP
