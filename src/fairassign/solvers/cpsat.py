@@ -8,30 +8,33 @@ The model, over the allowed candidate pairs *p* (lead :math:`i_p`, rep :math:`r_
 * count band: :math:`\lceil \ell_r \rceil \le \sum_{p \in r} x_p \le \lfloor u_r \rfloor`;
 * value band: :math:`\sum_{p \in r} \lceil v_p S_v \rceil x_p \le \lfloor u_r S_v \rfloor` and
   :math:`\sum_{p \in r} \lfloor v_p S_v \rfloor x_p \ge \lceil \ell_r S_v \rceil`;
-* fair share, with an integer total :math:`V^\uparrow = \sum_p \lceil v_p S_v \rceil x_p`
-  (and :math:`V^\downarrow` with floors) so that each row stays as sparse as its rep:
-  :math:`a_r \sum_{p \in r} \lceil v_p S_v \rceil x_p \le b_r V^\downarrow` with
-  :math:`b_r / a_r \le h_r` and :math:`a'_r \sum_{p \in r} \lfloor v_p S_v \rfloor x_p \ge b'_r V^\uparrow`
-  with :math:`b'_r / a'_r \ge l_r`.
+* fair share, through integers per rep :math:`V_r^\uparrow = \sum_{p \in r} \lceil v_p S_v \rceil x_p`
+  (and :math:`V_r^\downarrow` with floors) and totals :math:`V^\uparrow = \sum_r V_r^\uparrow`,
+  :math:`V^\downarrow`, so that no row spans every pair:
+  :math:`a_r V_r^\uparrow \le b_r V^\downarrow` with :math:`b_r / a_r \le h_r`, and
+  :math:`a'_r V_r^\downarrow \ge b'_r V^\uparrow` with :math:`b'_r / a'_r \ge l_r`
+  (one variable each, not two, when the values are exact).
 
-CP-SAT needs integer coefficients, so floats are scaled explicitly by powers of two (which
-makes :math:`x S` exact in floating point) and rounded **conservatively**: effort up, capacity
-down, value up where a rep's value is bounded above and down where it is bounded below, fair
-shares inward. Every assignment that keeps the integer model therefore keeps the rules as the
-user wrote them. Integer data is modelled exactly (:math:`S = 1`, or integer values divided
-by their gcd), and so is a fair-share coefficient within :math:`10^{-15}` (relative) of a
-fraction with a small denominator (``w_r / W`` for integer weights, times ``1 + t`` for a
-decimal tolerance), which is taken as that fraction. When some rule was rounded inexactly, the
-rounding may cut off assignments that keep the rule within about
-:math:`10^{-7}` of its bound; the result then says so in its notes, and ``bound`` comes from
-the LP relaxation of the float model (:func:`fairassign.linear.solve_lp`) instead of from
-CP-SAT, since CP-SAT's bound only covers the tightened rules.
+CP-SAT needs integer coefficients, so floats are scaled explicitly and rounded
+**conservatively**: effort up, capacity down, value up where a rep's value is bounded above
+and down where it is bounded below, fair shares inward. Every assignment that keeps the
+integer model therefore keeps the rules as the user wrote them. Data that is whole after one
+common denominator is modelled exactly: integers (values also divided by their gcd), and
+decimals or simple fractions, where a float within :math:`10^{-15}` (relative) of a fraction
+with a denominator up to :math:`2^{24}` is taken as that fraction (0.7 is 7/10, a share
+``1.1 * w_r / W`` is what it says); the difference is below double precision and far below
+the verifier's tolerance. Other data (heavy-tailed float values, say) is scaled by powers of
+two, which keeps :math:`x S` exact in floating point, and rounded as above. The rounding may
+then cut off assignments that keep a rule within a tiny margin of its bound (the notes give
+the margin); the result is then at best FEASIBLE, and ``bound`` comes from the LP relaxation
+of the float model (:func:`fairassign.linear.solve_lp`) instead of from CP-SAT, whose bound
+only covers the tightened rules.
 
-Scores are scaled by :math:`S_s = 2^k` and rounded to the nearest integer, at most
-:math:`1/2` per pair, so the objective of any assignment is known within
-:math:`n / (2 S_s)` (*n* the leads that have an allowed pair); that error is added to the
-bound mapped back from CP-SAT, so ``bound`` stays above the true float optimum. The notes
-report :math:`S_s` and the error.
+Scores are modelled exactly in the same cases; others are scaled by :math:`S_s = 2^k` and
+rounded to the nearest integer, at most :math:`1/2` per pair, so the objective of any
+assignment is known within :math:`n / (2 S_s)` (*n* the leads that have an allowed pair).
+That error is added to the bound mapped back from CP-SAT, so ``bound`` stays above the true
+float optimum; the notes report :math:`S_s` and the error.
 
 Objectives. ``"score"``: maximise :math:`\sum_p s_p x_p`. ``"lexicographic"``: a single
 objective :math:`M \sum_{p \in \text{optional}} x_p + \sum_p s_p x_p` with
@@ -43,12 +46,18 @@ With this single objective CP-SAT's bound :math:`B` gives the lexicographic boun
 an assignment with at least *k* leads scores at most :math:`B - M k`.
 
 Determinism. CP-SAT's parallel search is not deterministic by default: its workers share
-bounds and solutions as they go. ``interleave_search`` makes it deterministic whatever the
-number of workers (the subsolvers run in batches and share only at batch boundaries; see
-``sat_parameters.proto``), at some cost in speed, measured on 1k leads x 50 reps in the
-project notes. Two workers, ``random_seed = seed``. A solve that ends with a proof (OPTIMAL,
-INFEASIBLE) is reproducible; one stopped by ``time_limit`` (a wall clock) returns what it had
-reached when the clock ran out, which depends on the machine's speed and load.
+bounds and solutions as they go. Two settings make it deterministic: one worker (a sequential
+loop), or ``interleave_search`` with several workers (subsolvers run in batches and share only
+between batches; ``sat_parameters.proto`` calls it experimental). Measured on this 2-core
+machine (load average ~8 from other jobs), proving optimality on 30 leads x 5 reps with
+FairShare(0.3) took 1.6 s with one worker, 2.2 s with two free workers and 14 s with two
+interleaved workers; on 1k leads x 50 reps with FairShare(0.1), warm-started, neither setting
+improved the start measurably in 30 s. So this backend uses **one worker** (:data:`_WORKERS`;
+above 1, :func:`_parameters` turns on ``interleave_search``), ``random_seed = seed``, and
+presolve probing off (it took 6 s of a 10 s budget on 1k x 50 and left none for the hint). A
+solve that ends with a proof (OPTIMAL, INFEASIBLE) is reproducible; one stopped by
+``time_limit`` (a wall clock) returns what it had reached when the clock ran out, which
+depends on the machine's speed and load.
 
 Examples
 --------
@@ -62,7 +71,7 @@ Examples
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
 
@@ -91,9 +100,18 @@ _SHARE_DENOMINATOR = 2**24
 _MAX_DISTINCT = 4096
 #: a fraction this close (relative) to a float coefficient is taken as what the float meant
 _FRACTION_RTOL = 1e-15
-_WORKERS = 2
+_WORKERS = 1
 #: seconds for the second solve that names the rule families behind an infeasibility
 _CORE_SECONDS = 10.0
+
+
+#: rule families, as the infeasibility diagnosis names them
+_MUST = "must-assign (AssignAll or Pin)"
+_CAPACITY = "capacity"
+_COUNT = "CountBand"
+_VALUE = "ValueBand"
+_FAIR = "FairShare"
+_FAIR_FIXED = "FairShare (on the total of every lead)"
 
 
 # ---------------------------------------------------------------------------------- scaling
@@ -185,6 +203,8 @@ class _IntegerData:
     band_upper: NDArray[np.int64]
     band_lower_reps: NDArray[np.int64]
     band_lower: NDArray[np.int64]
+    band_upper_family: tuple[str, ...]  # the rule family each band row comes from
+    band_lower_family: tuple[str, ...]
     fair_upper: tuple[tuple[int, int, int], ...]  # (rep, a, b): a * V_r <= b * V
     fair_lower: tuple[tuple[int, int, int], ...]  # (rep, a, b): a * V_r >= b * V
     score: NDArray[np.int64]
@@ -213,7 +233,7 @@ def _integer_data(problem: Problem, rules: Rules, objective: str) -> _IntegerDat
     if denominator is not None and float(effort_sum.max(initial=0.0)) * denominator <= _EFFORT_BUDGET:
         effort_scale = np.full(n_reps, float(denominator))
     else:
-        effort_scale = _power_of_two_below(_EFFORT_BUDGET, effort_sum)
+        effort_scale = _power_of_two_below(_EFFORT_BUDGET, effort_sum.astype(np.float64))
     effort, effort_exact = _whole(effort_float, effort_scale[rep], +1)
     capacity = np.full(n_reps, np.inf)
     # Rounding a capacity down loses nothing when the efforts are whole: their sum is too.
@@ -269,9 +289,6 @@ def _integer_data(problem: Problem, rules: Rules, objective: str) -> _IntegerDat
         rounded.append(f"lead values (a rep's total by at most {margin:.2g})")
     up_total = np.bincount(rep, weights=value_up, minlength=n_reps)
     down_total = np.bincount(rep, weights=value_down, minlength=n_reps)
-    band_upper_reps = np.flatnonzero(np.isfinite(rules.value_upper) & (band_upper_units < up_total))
-    band_lower_units = np.minimum(band_lower_units, down_total + 1)
-    band_lower_reps = np.flatnonzero(band_lower_units > 0)
 
     # Fair shares: one (a, b) per rep and side, exact fractions where the float meant one. The
     # denominator is capped so that a * (value total) + b * (value total) stays in the row budget.
@@ -281,7 +298,8 @@ def _integer_data(problem: Problem, rules: Rules, objective: str) -> _IntegerDat
     if rules.fair:
         value_total = float(value_units(lead_value, +1)[0].sum()) + 1.0
         highest = max(float(fair.high.max()) for fair in rules.fair)
-        limit = int(min(_SHARE_DENOMINATOR, _power_of_two_below(_ROW_BUDGET, (1.0 + highest) * value_total)))
+        room = float(_power_of_two_below(_ROW_BUDGET, (1.0 + highest) * value_total))
+        limit = int(min(float(_SHARE_DENOMINATOR), room))
         for fair in rules.fair:
             for r in range(n_reps):
                 numerator, denominator, exact = _fraction(float(fair.high[r]), -1, limit)
@@ -295,6 +313,28 @@ def _integer_data(problem: Problem, rules: Rules, objective: str) -> _IntegerDat
         if not fair_exact:
             rounded.append(f"FairShare shares (inward by at most {1.0 / limit:.2g} of the total value)")
 
+    upper_family = [_VALUE] * n_reps
+    lower_family = [_VALUE] * n_reps
+    # When every lead that has a pair must be assigned, the total V is a constant, and a fair
+    # share is just a value band: no total variable, and CP-SAT's presolve drops every pair
+    # whose lead alone exceeds the band.
+    if (fair_upper or fair_lower) and not stranded.size and rules.must_assign[has_pair].all():
+        fixed_up = int(value_units(lead_value, +1)[0].sum())
+        fixed_down = int(value_units(lead_value, -1)[0].sum())
+        for r, a, b in fair_upper:
+            share_bound = float((b * fixed_down) // a)
+            if share_bound < band_upper_units[r]:
+                band_upper_units[r], upper_family[r] = share_bound, _FAIR_FIXED
+        for r, a, b in fair_lower:
+            share_bound = float(-((-b * fixed_up) // a))
+            if share_bound > band_lower_units[r]:
+                band_lower_units[r], lower_family[r] = share_bound, _FAIR_FIXED
+        fair_upper, fair_lower = [], []
+        notes.append("every lead is assigned, so the fair shares are value bands on a known total")
+    band_upper_reps = np.flatnonzero(np.isfinite(band_upper_units) & (band_upper_units < up_total))
+    band_lower_units = np.minimum(band_lower_units, down_total + 1)
+    band_lower_reps = np.flatnonzero(band_lower_units > 0)
+
     # Scores: integers when they are (and fit), else units of a power of two, rounded.
     score_float = problem.pair_score[pairs]
     largest = np.zeros(problem.n_leads)
@@ -303,13 +343,14 @@ def _integer_data(problem: Problem, rules: Rules, objective: str) -> _IntegerDat
     n_optional = int((~rules.must_assign[lead]).sum()) if objective == "lexicographic" else 0
     # With M ~ 2 * magnitude, the objective's sum over optional pairs stays below the budget.
     budget = min(_SCORE_BUDGET, _ROW_BUDGET / 4 / max(n_optional, 1))
-    if _whole(score_float, 1.0, -1)[1].all() and magnitude <= budget:
-        score_scale = 1.0
+    denominator = _common_denominator(score_float)
+    if denominator is not None and magnitude * denominator <= budget:
+        score_scale = float(denominator)
     else:
         score_scale = float(_power_of_two_below(budget, magnitude))
-    score_scaled = score_float * score_scale
-    score = np.rint(score_scaled)
-    score_exact = bool(np.array_equal(score, score_scaled))
+    score, whole = _whole(score_float, score_scale, -1)
+    score = np.where(whole, score, np.rint(score_float * score_scale))  # nearest: the error is in the bound
+    score_exact = bool(whole.all())
     score_error = 0.0 if score_exact else 0.5 * int(has_pair.sum()) / score_scale
     if not score_exact:
         notes.append(f"scores scaled by 2^{round(math.log2(score_scale))} and rounded: the total score of "
@@ -339,6 +380,8 @@ def _integer_data(problem: Problem, rules: Rules, objective: str) -> _IntegerDat
         count_upper=count_upper[count_reps].astype(as_int),
         value_up=value_up.astype(as_int), value_down=value_down.astype(as_int),
         band_upper_reps=band_upper_reps, band_upper=band_upper_units[band_upper_reps].astype(as_int),
+        band_upper_family=tuple(upper_family[r] for r in band_upper_reps.tolist()),
+        band_lower_family=tuple(lower_family[r] for r in band_lower_reps.tolist()),
         band_lower_reps=band_lower_reps, band_lower=band_lower_units[band_lower_reps].astype(as_int),
         fair_upper=tuple(fair_upper), fair_lower=tuple(fair_lower),
         score=score.astype(as_int), score_scale=score_scale, score_error=score_error, big=big,
@@ -347,13 +390,6 @@ def _integer_data(problem: Problem, rules: Rules, objective: str) -> _IntegerDat
 
 
 # ------------------------------------------------------------------------------------ model
-_MUST = "must-assign (AssignAll or Pin)"
-_CAPACITY = "capacity"
-_COUNT = "CountBand"
-_VALUE = "ValueBand"
-_FAIR = "FairShare"
-
-
 @dataclass(eq=False)
 class _Model:
     model: Any  # cp_model.CpModel
@@ -413,12 +449,14 @@ def _build(cp_model: Any, data: _IntegerData, n_reps: int, *, with_objective: bo
                             strict=True):
         variables, _ = on_rep(r)
         family(_COUNT, model.add_linear_constraint(sum(variables), low, high))
-    for r, high in zip(data.band_upper_reps.tolist(), data.band_upper.tolist(), strict=True):
+    for r, high, name in zip(data.band_upper_reps.tolist(), data.band_upper.tolist(), data.band_upper_family,
+                             strict=True):
         variables, positions = on_rep(r)
-        family(_VALUE, model.add(weighted_sum(variables, data.value_up[positions].tolist()) <= high))
-    for r, low in zip(data.band_lower_reps.tolist(), data.band_lower.tolist(), strict=True):
+        family(name, model.add(weighted_sum(variables, data.value_up[positions].tolist()) <= high))
+    for r, low, name in zip(data.band_lower_reps.tolist(), data.band_lower.tolist(), data.band_lower_family,
+                            strict=True):
         variables, positions = on_rep(r)
-        family(_VALUE, model.add(weighted_sum(variables, data.value_down[positions].tolist()) >= low))
+        family(name, model.add(weighted_sum(variables, data.value_down[positions].tolist()) >= low))
 
     # Fair shares, through one integer per rep for its value and one for the total, so that
     # no row spans every pair (a dense total row slows CP-SAT's presolve down badly).
@@ -479,7 +517,8 @@ def _add_hint(built: _Model, data: _IntegerData, hint: NDArray[np.int64]) -> Non
 def _parameters(solver: Any, request: SolveRequest, workers: int = _WORKERS) -> None:
     parameters = solver.parameters
     parameters.num_workers = workers
-    # Deterministic parallel search: subsolvers run in batches and share only between batches.
+    # One worker is a sequential, deterministic loop; several are deterministic only when they
+    # share between batches (interleave_search), at a cost measured in the module docstring.
     parameters.interleave_search = workers > 1
     parameters.random_seed = int(request.seed) % 2**31
     # Presolve probing took the whole budget on 1k x 50 with FairShare (6 s of 10) and left no
@@ -566,7 +605,8 @@ class CpSatSolver(Solver):
             # optional ones, each worth M in the objective.
             objective_bound -= data.big * max(n_assigned - n_must, 0)
         exact = Fraction(objective_bound) / Fraction(data.score_scale) + Fraction(data.score_error)
-        return math.nextafter(float(exact), math.inf)
+        bound = float(exact)
+        return bound if Fraction(bound) >= exact else math.nextafter(bound, math.inf)
 
     @staticmethod
     def _infeasible_families(cp_model: Any, data: _IntegerData, n_reps: int, request: SolveRequest) -> str:
@@ -615,8 +655,13 @@ def _keeps_model(data: _IntegerData, rep_of: NDArray[np.int64]) -> bool:
 def _lp_bound(problem: Problem, rules: Rules, request: SolveRequest, n_assigned: int) -> float | None:
     """The LP relaxation of the float model: a valid bound when CP-SAT's covers only the rounded rules."""
     from ..linear import build_linear_model, solve_lp
+    from .repair import usable_pairs
 
-    linear = build_linear_model(problem, rules)
+    # Pairs whose lead alone overfills its rep are in no feasible assignment: leaving them out
+    # keeps the bound valid and makes it much tighter under fair shares with heavy-tailed values.
+    linear = build_linear_model(problem, replace(rules, allowed=usable_pairs(problem, rules)))
     minimum = float(n_assigned) if request.objective == "lexicographic" else None
-    answer = solve_lp(linear, linear.score, min_assigned=minimum, time_limit=request.time_limit)
+    # The LP comes after CP-SAT's time; half the limit again at most (it needs far less).
+    seconds = None if request.time_limit is None else max(1.0, 0.5 * request.time_limit)
+    answer = solve_lp(linear, linear.score, min_assigned=minimum, time_limit=seconds)
     return answer.value if answer.status == "optimal" else None
