@@ -71,6 +71,7 @@ Examples
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from typing import Any
@@ -540,6 +541,7 @@ class CpSatSolver(Solver):
     def solve(self, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
         from ortools.sat.python import cp_model
 
+        started = time.perf_counter()
         # Data, variables, constraints, objective.
         data = _integer_data(problem, rules, request.objective)
         built = _build(cp_model, data, problem.n_reps, with_objective=True, with_families=False)
@@ -549,6 +551,9 @@ class CpSatSolver(Solver):
         # Solve.
         solver = cp_model.CpSolver()
         _parameters(solver, request)
+        if request.time_limit is not None:  # building the model counts against the limit
+            spent = time.perf_counter() - started
+            solver.parameters.max_time_in_seconds = max(request.time_limit - spent, 0.01)
         status = solver.solve(built.model)
         notes = list(data.notes)
         unassigned = np.full(problem.n_leads, -1, np.int64)
