@@ -149,26 +149,55 @@ class _Matcher:
             easy = ~overflow[rep]
             state.held[self.segment_of[proposal[easy]]] = proposal[easy]
             if overflow.any():
-                held_segments = np.flatnonzero(state.held >= 0)
-                at_overflow = held_segments[overflow[view.rep[state.held[held_segments]]]]
-                pool = np.concatenate((state.held[at_overflow], proposal[~easy]))
-                state.held[at_overflow] = -1
-                pool = self._rep_order(pool, priority)
-                pool_rep = view.rep[pool]
-                group_start = np.flatnonzero(np.concatenate(([True], pool_rep[1:] != pool_rep[:-1])))
-                lengths = np.diff(np.append(group_start, pool.size))
-                rank = np.arange(pool.size) - np.repeat(group_start, lengths)
-                # extended precision keeps a rep's running effort exact enough after a long pool
-                weights: NDArray[np.floating] = (np.ones(pool.size) if view.unit_effort
-                                                 else view.effort[pool].astype(np.longdouble))
-                cumulative = np.cumsum(weights)
-                before = np.repeat(cumulative[group_start] - weights[group_start], lengths)
-                used = np.asarray(cumulative - before, dtype=np.float64)
-                keep = _fits(used, limit_effort[pool_rep]) & (rank + 1 <= limit_count[pool_rep])
-                state.held[self.segment_of[pool[keep]]] = pool[keep]
+                self._contest(state, proposal[~easy], priority)
             self._loads(state)
             if deadline is not None and time.perf_counter() > deadline:
                 return
+
+    def _contest(self, state: _State, contested: IntArray, priority: FloatArray) -> None:
+        """Settle proposals at reps that cannot take all of them (rank: must-assign first, then priority).
+
+        Only what can change is sorted: a proposal that ranks below every lead its rep holds
+        and does not fit in the room left is rejected at once, and a held lead that ranks
+        above every remaining proposal at its rep keeps its place (everything before it in
+        the rep's order is unchanged), so the pool is the contested proposals and the held
+        leads they may displace, whatever the batch size.
+        """
+        view = self.view
+        n = view.n_reps
+        self._loads(state)
+        held_segments = np.flatnonzero(state.held >= 0)
+        held_pairs = state.held[held_segments]
+        held_rep = view.rep[held_pairs]
+        held_must = self.must_pair[held_pairs].astype(np.int8)
+        held_priority = priority[held_pairs]
+        lowest_must, lowest = _per_rep_extreme(held_rep, held_must, held_priority, n, lowest=True)
+        rep = view.rep[contested]
+        must = self.must_pair[contested].astype(np.int8)
+        alone = (_fits(view.effort[contested], (view.capacity - state.effort)[rep])
+                 & ((view.count_upper - state.count)[rep] >= 1))
+        hopeless = ~alone & _ranks_below(must, priority[contested], lowest_must[rep], lowest[rep])
+        contested, rep, must = contested[~hopeless], rep[~hopeless], must[~hopeless]
+        if contested.size == 0:
+            return
+        top_must, top = _per_rep_extreme(rep, must, priority[contested], n, lowest=False)
+        movable = _ranks_below(held_must, held_priority, top_must[held_rep], top[held_rep])
+        state.held[held_segments[movable]] = -1
+        self._loads(state)  # what the safe held leads use; the pool shares the rest
+        pool = self._rep_order(np.concatenate((held_pairs[movable], contested)), priority)
+        pool_rep = view.rep[pool]
+        group_start = np.flatnonzero(np.concatenate(([True], pool_rep[1:] != pool_rep[:-1])))
+        lengths = np.diff(np.append(group_start, pool.size))
+        rank = np.arange(pool.size) - np.repeat(group_start, lengths)
+        # extended precision keeps a rep's running effort exact enough after a long pool
+        weights: NDArray[np.floating] = (np.ones(pool.size) if view.unit_effort
+                                         else view.effort[pool].astype(np.longdouble))
+        cumulative = np.cumsum(weights)
+        before = np.repeat(cumulative[group_start] - weights[group_start], lengths)
+        used = np.asarray(cumulative - before, dtype=np.float64)
+        keep = (_fits(used, (view.capacity - state.effort)[pool_rep])
+                & (rank + 1 <= (view.count_upper - state.count)[pool_rep]))
+        state.held[self.segment_of[pool[keep]]] = pool[keep]
 
     def fill(self, state: _State, priority: FloatArray, deadline: float | None) -> None:
         """Deferred acceptance, then again for free leads on pairs that now fit (effort not unit)."""
@@ -281,6 +310,31 @@ class _Matcher:
             state.held[self.segment_of[entering[k]]] = entering[k]
             applied = True
         return applied
+
+
+def _ranks_below(must_a: NDArray[np.int8], priority_a: FloatArray, must_b: NDArray[np.int8],
+                 priority_b: FloatArray) -> NDArray[np.bool_]:
+    """``a < b`` in the reps' order: must-assign before others, then by priority."""
+    return (must_a < must_b) | ((must_a == must_b) & (priority_a < priority_b))
+
+
+def _per_rep_extreme(rep: IntArray, must: NDArray[np.int8], priority: FloatArray, n_reps: int,
+                     lowest: bool) -> tuple[NDArray[np.int8], FloatArray]:
+    """Per rep, the lowest (or highest) (must, priority) in the reps' order; reps without entries get
+    a key above (below) every real one."""
+    if lowest:
+        best_must = np.full(n_reps, 2, np.int8)
+        np.minimum.at(best_must, rep, must)
+        best = np.full(n_reps, np.inf)
+        on = must == best_must[rep]
+        np.minimum.at(best, rep[on], priority[on])
+    else:
+        best_must = np.full(n_reps, -1, np.int8)
+        np.maximum.at(best_must, rep, must)
+        best = np.full(n_reps, -np.inf)
+        on = must == best_must[rep]
+        np.maximum.at(best, rep[on], priority[on])
+    return best_must, best
 
 
 def _cheapest_per_rep(rep: IntArray, cost: FloatArray, leaving: IntArray, moving_to: IntArray,
