@@ -12,7 +12,9 @@ The plan, each step a few passes over the allowed pairs (never a Python loop ove
    (Polyak steps towards the greedy's own score) learn a price per relaxed row: capacity
    (and count caps), and when they bind the fair-share, value-band and count-band rows.
    Deferred acceptance runs again on the *adjusted* scores :math:`a_p`, which steer leads
-   away from over-demanded reps; the better answer is kept.
+   away from over-demanded reps; the better answer is kept. Above :data:`SAMPLE_PAIRS`
+   allowed pairs, step 1 and the price steps run on a seeded sample of the leads (limits
+   scaled to match) and only the priced pass runs on the whole batch.
 3. **More leads** (lexicographic objective, or leads that must be assigned): rounds of
    short augmenting moves: a free lead takes a full rep's slot while the lead holding it
    moves to another of its reps that has room (a lead that must be assigned may also evict
