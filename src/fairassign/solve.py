@@ -28,7 +28,8 @@ _OBJECTIVES = ("lexicographic", "score")
 _BOUND_SLACK = 1e-7
 
 
-def _request(problem: Problem, objective: Any, time_limit: Any, seed: Any, hint: Any) -> SolveRequest:
+def _request(problem: Problem, objective: Any, time_limit: Any, seed: Any, hint: Any,
+             rel_gap: Any) -> SolveRequest:
     if objective not in _OBJECTIVES:
         raise ValidationError(f"objective must be one of {_OBJECTIVES}, got {objective!r}")
     if time_limit is not None:
@@ -38,6 +39,8 @@ def _request(problem: Problem, objective: Any, time_limit: Any, seed: Any, hint:
         time_limit = float(time_limit)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise ValidationError(f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(rel_gap, bool) or not isinstance(rel_gap, numbers.Real) or not 0 <= float(rel_gap) < 1:
+        raise ValidationError(f"rel_gap must be a number in [0, 1), got {rel_gap!r}")
     hint_array = None
     if hint is not None:
         hint_array = np.asarray(getattr(hint, "rep_of", hint))
@@ -49,7 +52,8 @@ def _request(problem: Problem, objective: Any, time_limit: Any, seed: Any, hint:
         if hint_array.min(initial=-1) < -1 or hint_array.max(initial=-1) >= problem.n_reps:
             raise ValidationError(f"hint must hold rep positions in [-1, {problem.n_reps - 1}]")
         hint_array = hint_array.astype(np.int64)
-    return SolveRequest(objective=objective, time_limit=time_limit, seed=int(seed), hint=hint_array)
+    return SolveRequest(objective=objective, time_limit=time_limit, seed=int(seed), hint=hint_array,
+                        rel_gap=float(rel_gap))
 
 
 def solve(
@@ -61,6 +65,7 @@ def solve(
     time_limit: float | None = None,
     seed: int = 0,
     hint: Result | ArrayLike | None = None,
+    rel_gap: float = 1e-4,
 ) -> Result:
     r"""Assign leads to reps under ``constraints``.
 
@@ -86,6 +91,10 @@ def solve(
         Same input and seed, same assignment.
     hint : Result or int array (n_leads,), optional
         An assignment to start from (used by the exact backends as a warm start).
+    rel_gap : float
+        ``solver="auto"`` stops refining once its answer is proven within this relative
+        gap of the best (default 1e-4); exact backends chosen by name ignore it and aim
+        for a proven optimum within ``time_limit``.
 
     Returns
     -------
@@ -104,7 +113,7 @@ def solve(
     started = time.perf_counter()
     if not isinstance(problem, Problem):
         raise ValidationError(f"problem must be a fairassign.Problem, got {type(problem).__name__}")
-    request = _request(problem, objective, time_limit, seed, hint)
+    request = _request(problem, objective, time_limit, seed, hint, rel_gap)
     # look the backend up first, so an unknown name is an error even when diagnosis settles the batch
     backend = None if solver == "auto" else get_solver(solver)
     rules = bind(problem, constraints)

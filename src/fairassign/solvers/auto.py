@@ -7,10 +7,12 @@ The plan, in order:
 2. Otherwise a heuristic runs first, so there is always an answer when one can be found
    quickly: ``lp-round`` up to :data:`LP_MAX_PAIRS` candidate pairs, ``greedy`` beyond
    (and ``greedy`` again if ``lp-round`` finds nothing).
-3. If the heuristic's answer is not proven optimal and the batch is small enough
-   (:data:`EXACT_MAX_PAIRS`), ``cpsat`` refines it, warm-started from that answer, for the
-   time that remains (``time_limit``, or :data:`DEFAULT_EXACT_SECONDS` when none is given).
-   If the heuristic found nothing, ``cpsat`` runs whatever the size.
+3. If the heuristic's gap is above ``rel_gap`` and the batch is small enough
+   (:data:`EXACT_MAX_PAIRS`), ``cpsat`` refines it, warm-started from that answer. It gets
+   the time that remains of ``time_limit``; without a time limit, a few times what the
+   heuristic took, between :data:`MIN_EXACT_SECONDS` and :data:`DEFAULT_EXACT_SECONDS`, so
+   ``auto`` is never much slower than the fastest backend on batches where a proof is out
+   of reach. If the heuristic found nothing, ``cpsat`` runs whatever the size.
 
 The best answer (most leads under the lexicographic objective, then most score) is kept,
 with the tightest valid bound that any stage proved.
@@ -28,14 +30,18 @@ from ..result import Status, relative_gap
 from ..rules import Rules
 from .base import SolveRequest, SolverOutput, get_solver
 
-__all__ = ["solve_auto", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECONDS"]
+__all__ = ["solve_auto", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECONDS", "MIN_EXACT_SECONDS",
+           "EXACT_TIME_FACTOR"]
 
 #: above this many candidate pairs the LP relaxation is slower than it is worth
 LP_MAX_PAIRS = 2_000_000
 #: up to this many candidate pairs, CP-SAT refines the heuristic's answer
 EXACT_MAX_PAIRS = 60_000
-#: CP-SAT's time when the caller sets no time limit
+#: CP-SAT's time when the caller sets no time limit: EXACT_TIME_FACTOR times the heuristic's,
+#: within [MIN_EXACT_SECONDS, DEFAULT_EXACT_SECONDS]
 DEFAULT_EXACT_SECONDS = 10.0
+MIN_EXACT_SECONDS = 1.0
+EXACT_TIME_FACTOR = 4.0
 #: relative gap under which a heuristic answer is taken as optimal
 _PROVEN_GAP = 1e-9
 
@@ -51,13 +57,15 @@ def _key(problem: Problem, output: SolverOutput) -> tuple[bool, int, float, bool
     return (True, int(leads.size), score, output.status is Status.OPTIMAL)
 
 
-def _proven(problem: Problem, output: SolverOutput, request: SolveRequest) -> bool:
+def _within(problem: Problem, output: SolverOutput, request: SolveRequest, rel_gap: float) -> bool:
+    """True when ``output`` is OPTIMAL, or provably within ``rel_gap`` of the best (and, under
+    the lexicographic objective, no lead is left that could raise the count)."""
     if output.status is Status.OPTIMAL:
         return True
     has, n_assigned, objective, _ = _key(problem, output)
     gap = relative_gap(objective, output.bound)
     count_settled = request.objective == "score" or n_assigned == problem.n_leads
-    return has and count_settled and gap is not None and gap <= _PROVEN_GAP
+    return has and count_settled and gap is not None and gap <= rel_gap
 
 
 def _run(name: str, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
@@ -81,9 +89,12 @@ def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[s
         steps.append("greedy after lp-round found nothing")
 
     best_name, best = max(outputs, key=lambda item: _key(problem, item[1]))
-    if not _proven(problem, best, request):
+    if not _within(problem, best, request, request.rel_gap):
         spent = time.perf_counter() - started
-        budget = (DEFAULT_EXACT_SECONDS if request.time_limit is None else request.time_limit) - spent
+        if request.time_limit is None:
+            budget = min(max(EXACT_TIME_FACTOR * spent, MIN_EXACT_SECONDS), DEFAULT_EXACT_SECONDS)
+        else:
+            budget = request.time_limit - spent
         small = problem.n_pairs <= EXACT_MAX_PAIRS
         if budget > 0.05 and (small or not best.status.has_solution):
             hint = best.rep_of if best.status.has_solution else request.hint
@@ -104,7 +115,7 @@ def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[s
     ]
     bound = min(bounds) if bounds else None
     status = best.status
-    if status is Status.FEASIBLE and _proven(problem, replace(best, bound=bound), request):
+    if status is Status.FEASIBLE and _within(problem, replace(best, bound=bound), request, _PROVEN_GAP):
         status = Status.OPTIMAL
     why = "auto: " + "; ".join(steps) + f"; kept {best_name}"
     return best_name, why, replace(best, bound=bound, status=status)

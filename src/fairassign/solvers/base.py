@@ -43,12 +43,16 @@ class SolveRequest:
         Seeds every random choice, so the same input and seed give the same assignment.
     hint : int64 (n_leads,) or None
         A rule-keeping assignment to start from (``rep_of`` form), e.g. a heuristic's answer.
+    rel_gap : float
+        ``"auto"`` stops refining once an answer is proven within this relative gap.
+        Exact backends called by name always aim for a proven optimum within ``time_limit``.
     """
 
     objective: Objective = "lexicographic"
     time_limit: float | None = None
     seed: int = 0
     hint: NDArray[np.int64] | None = None
+    rel_gap: float = 1e-4
 
 
 @dataclass(frozen=True)
