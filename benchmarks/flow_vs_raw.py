@@ -10,7 +10,7 @@ separately: ``fa.solve`` starts from an existing :class:`fairassign.Problem`.
 Run::
 
     python benchmarks/flow_vs_raw.py            # 100k leads x 1k reps x 10 candidates
-    python benchmarks/flow_vs_raw.py --full     # and 1M x 2k x 10
+    python benchmarks/flow_vs_raw.py --full     # and 1M x 2k x 10 (--full-repeats N)
 """
 
 from __future__ import annotations
@@ -115,11 +115,12 @@ def one_size(n_leads: int, n_reps: int, candidates: int, repeats: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="also run 1M leads x 2k reps x 10 candidates")
-    parser.add_argument("--repeats", type=int, default=3, help="runs per model at 100k (1 at 1M)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per model at 100k")
+    parser.add_argument("--full-repeats", type=int, default=1, help="runs per model at 1M")
     args = parser.parse_args()
     one_size(100_000, 1_000, 10, args.repeats)
     if args.full:
-        one_size(1_000_000, 2_000, 10, 1)
+        one_size(1_000_000, 2_000, 10, args.full_repeats)
 
 
 if __name__ == "__main__":

@@ -250,9 +250,8 @@ def _must_diagnosis(problem: Problem, lead: NDArray[np.int64], rep: NDArray[np.i
     rep_ids = problem.rep_ids[np.sort(side_reps)].tolist()
     space = int(room[side_reps].sum())
     them = "it" if len(lead_ids) == 1 else "them"
+    # every lead in the network has a rep, and uncapacitated arcs put its reps on the source side
     reps = f"rep {_names(rep_ids)} is" if len(rep_ids) == 1 else f"reps {_names(rep_ids)} are"
-    if not rep_ids:
-        reps = "no rep is"
     return [
         f"{_leads_phrase(lead_ids)} must be assigned, but the only {reps} eligible for {them}, with room for "
         f"{space} of these {len(lead_ids)} leads (capacity, count caps and pinned leads counted): {total}"
@@ -393,13 +392,13 @@ class FlowSolver(Solver):
         network.add_arcs_with_capacity_and_unit_cost(lead.astype(np.int32), heads, np.ones(lead.size, np.int64),
                                                      cost)
         del heads
-        network.add_arcs_with_capacity_and_unit_cost(
-            np.arange(n_leads, n_leads + n_reps, dtype=np.int32), np.full(n_reps, sink, np.int32),
-            room, np.zeros(n_reps, np.int64))
         if free_leads.size:
             network.add_arcs_with_capacity_and_unit_cost(
                 np.full(free_leads.size, source, np.int32), free_leads.astype(np.int32),
                 np.ones(free_leads.size, np.int64), np.zeros(free_leads.size, np.int64))
+        network.add_arcs_with_capacity_and_unit_cost(
+            np.arange(n_leads, n_leads + n_reps, dtype=np.int32), np.full(n_reps, sink, np.int32),
+            room, np.zeros(n_reps, np.int64))
         if must_leads.size:
             network.set_nodes_supplies(must_leads.astype(np.int32), np.ones(must_leads.size, np.int64))
         return network
