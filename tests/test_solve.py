@@ -196,3 +196,10 @@ def test_assemble_clears_the_assignment_without_a_solution(problem: fa.Problem, 
     assert result.objective == 0.0 and result.n_assigned == 0
     assert result.bound is None and result.gap is None
     assert result.violations == () and result.diagnosis == ("why",)
+
+
+@pytest.mark.parametrize("rel_gap", [-0.1, 1.0, "0.1", True, float("nan")])
+def test_rel_gap_must_be_a_fraction(rel_gap):
+    problem = fa.Problem(score=[[1.0]], capacity=[1])
+    with pytest.raises(fa.ValidationError, match=r"rel_gap must be a number in \[0, 1\)"):
+        fa.solve(problem, rel_gap=rel_gap)
