@@ -17,9 +17,11 @@ r"""Backend ``"lp-round"``: LP relaxation, rounding, repair; the LP value is the
    pair prices out. Without ``highspy``, :func:`fairassign.linear.solve_lp` (scipy) solves
    the full LP instead.
 
-2. **Objective.** ``"score"``: one LP for the most score. Lexicographic: when not every
-   lead must be assigned, a first LP finds the most leads :math:`C^*`; the score LP then
-   requires :math:`\sum x \ge m = \lfloor C^* \rfloor`. Its value bounds every assignment
+2. **Objective.** ``"score"``: one LP for the most score. Lexicographic: the score LP is
+   solved first; when it already assigns every lead that has a pair, it is also the
+   lexicographic LP optimum. Otherwise a count LP (with a tiny score tie-break, see
+   :func:`_count_gain`) finds the most leads :math:`C^*`, and the score LP is re-solved
+   warm with :math:`\sum x \ge m = \lfloor C^* \rfloor`. Its value bounds every assignment
    with at least :math:`m` leads, so it bounds ours when ours has at least :math:`m`;
    otherwise that row is relaxed to our count and the LP re-solved from its basis.
 
@@ -331,6 +333,22 @@ class _Relaxation:
         return self.engine.solve(deadline)
 
 
+def _count_gain(score: NDArray[np.float64]) -> NDArray[np.float64]:
+    r"""Objective of the count LP: 1 per lead plus a small score tie-break.
+
+    The plain count LP is massively degenerate (every pair worth 1), which makes HiGHS slow
+    and its solution arbitrary. Adding :math:`\varepsilon \in [0, 1/(4 n_{pairs}))` per pair, growing
+    with the score, keeps the LP value below the count bound plus 1/4 (so the floor of the
+    value still bounds the number of leads, as every addition is >= 0) and steers the
+    solution towards the pairs the score LP will want.
+    """
+    if score.size == 0:
+        return np.ones(0)
+    spread = float(score.max() - score.min())
+    normalised = (score - score.min()) / spread if spread > 0 else np.zeros(score.size)
+    return 1.0 + normalised * (0.25 / (score.size + 1))
+
+
 def _round(problem: Problem, rows: _Rows, x: NDArray[np.float64], rules: Rules) -> NDArray[np.int64]:
     """Integral LP values as they are; fractional leads by largest value, where room is left."""
     pairs, values = rows.pairs, x[: rows.n_x]
@@ -424,17 +442,25 @@ class LpRoundSolver(Solver):
         lexicographic = request.objective == "lexicographic"
         minimum: float | None = None
         count_ceiling: float | None = None  # floor of a proven bound on the number of leads
-        if lexicographic and not rules.must_assign.all():
-            counting = _Relaxation(problem, rules, rows, np.ones(rows.n_x), use_highs)
-            answer = counting.solve(deadline)
-            if answer.status != "optimal" or answer.bound is None:
-                return self._failed(problem, rules, rows, answer, use_highs)
-            count_ceiling = float(math.floor(answer.bound + 1e-6))
-            # the count LP may find fewer leads than its bound allows; ask only what it reached
-            reached = float(math.floor(float(np.sum(answer.x[: rows.n_x])) + 1e-6)) if answer.x is not None else 0.0
-            minimum = min(count_ceiling, reached)
         relaxation = _Relaxation(problem, rules, rows, problem.pair_score[rows.pairs], use_highs)
-        answer = relaxation.solve(deadline, minimum)
+        answer = relaxation.solve(deadline)
+        if lexicographic and not rules.must_assign.all() and answer.status == "optimal" and answer.x is not None:
+            # When the score LP already assigns every lead that has a pair, it is also the
+            # lexicographic LP optimum, and the (slow, degenerate) count LP can be skipped.
+            assignable = float(np.unique(problem.pair_lead[rows.pairs]).size)
+            if float(np.sum(answer.x[: rows.n_x])) >= assignable - 1e-6:
+                count_ceiling = assignable
+            else:
+                counting = _Relaxation(problem, rules, rows, _count_gain(problem.pair_score[rows.pairs]), use_highs)
+                count_answer = counting.solve(deadline)
+                if count_answer.status != "optimal" or count_answer.bound is None:
+                    return self._failed(problem, rules, rows, count_answer, use_highs)
+                count_ceiling = float(math.floor(count_answer.bound + 1e-6))
+                # the count LP may find fewer leads than its bound allows; ask only what it reached
+                reached = float(math.floor(float(np.sum(count_answer.x[: rows.n_x])) + 1e-6)) \
+                    if count_answer.x is not None else 0.0
+                minimum = min(count_ceiling, reached)
+                answer = relaxation.solve(deadline, minimum)
         if answer.status != "optimal" or answer.x is None:
             return self._failed(problem, rules, rows, answer, use_highs)
         notes.append(f"LP {answer.value:.6g} after {answer.rounds} pricing round{'s' if answer.rounds != 1 else ''}")
