@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -85,7 +85,25 @@ class AssignAll(Constraint):
 
 
 @dataclass(frozen=True, eq=False)
-class CountBand(Constraint):
+class _Band(Constraint):
+    """Per-rep lower and upper bounds on one measured amount; subclasses name the amount."""
+
+    lower: Any = None
+    upper: Any = None
+    _measures: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        rule = type(self).__name__
+        object.__setattr__(self, "lower", _bound(rule, "lower", self.lower))
+        object.__setattr__(self, "upper", _bound(rule, "upper", self.upper))
+        _check_order(rule, self.lower, self.upper)
+
+    def describe(self) -> str:
+        return f"{self._measures} per rep in [{_text(self.lower, '0')}, {_text(self.upper, 'inf')}]"
+
+
+@dataclass(frozen=True, eq=False)
+class CountBand(_Band):
     r"""Bounds on each rep's lead count: :math:`\ell_r \le C_r \le u_r`.
 
     Parameters
@@ -99,20 +117,11 @@ class CountBand(Constraint):
     'lead count per rep in [2, 10]'
     """
 
-    lower: Any = None
-    upper: Any = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "lower", _bound("CountBand", "lower", self.lower))
-        object.__setattr__(self, "upper", _bound("CountBand", "upper", self.upper))
-        _check_order("CountBand", self.lower, self.upper)
-
-    def describe(self) -> str:
-        return f"lead count per rep in [{_text(self.lower, '0')}, {_text(self.upper, 'inf')}]"
+    _measures: ClassVar[str] = "lead count"
 
 
 @dataclass(frozen=True, eq=False)
-class ValueBand(Constraint):
+class ValueBand(_Band):
     r"""Bounds on each rep's total lead value: :math:`\ell_r \le V_r \le u_r`.
 
     Parameters
@@ -126,16 +135,7 @@ class ValueBand(Constraint):
     'lead value per rep in [0, 5000]'
     """
 
-    lower: Any = None
-    upper: Any = None
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "lower", _bound("ValueBand", "lower", self.lower))
-        object.__setattr__(self, "upper", _bound("ValueBand", "upper", self.upper))
-        _check_order("ValueBand", self.lower, self.upper)
-
-    def describe(self) -> str:
-        return f"lead value per rep in [{_text(self.lower, '0')}, {_text(self.upper, 'inf')}]"
+    _measures: ClassVar[str] = "lead value"
 
 
 @dataclass(frozen=True, eq=False)
