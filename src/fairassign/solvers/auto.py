@@ -8,11 +8,16 @@ The plan, in order:
    quickly: ``lp-round`` up to :data:`LP_MAX_PAIRS` candidate pairs, ``greedy`` beyond
    (and ``greedy`` again if ``lp-round`` finds nothing).
 3. If the heuristic's gap is above ``rel_gap`` and the batch is small enough
-   (:data:`EXACT_MAX_PAIRS`), ``cpsat`` refines it, warm-started from that answer. It gets
+   (:data:`EXACT_MAX_PAIRS`), an exact backend refines it, warm-started from that answer:
+   ``mip`` through HiGHS, whose LP-based search closes fair-share gaps fastest (on 1k x 50
+   with FairShare(0.10) it took lp-round's 0.088% gap to 0.017% in 10 s, where CP-SAT
+   kept 0.088%), or ``cpsat`` for tiny batches (:data:`TINY_PAIRS`, where it proves
+   optimality in milliseconds), per-pair effort (generalized assignment), or when
+   highspy is not installed. It gets
    the time that remains of ``time_limit``; without a time limit, a few times what the
    heuristic took, between :data:`MIN_EXACT_SECONDS` and :data:`DEFAULT_EXACT_SECONDS`, so
    ``auto`` is never much slower than the fastest backend on batches where a proof is out
-   of reach. If the heuristic found nothing, ``cpsat`` runs whatever the size.
+   of reach. If the heuristic found nothing, the exact backend runs whatever the size.
 
 The best answer (most leads under the lexicographic objective, then most score) is kept,
 with the tightest valid bound that any stage proved.
@@ -20,6 +25,7 @@ with the tightest valid bound that any stage proved.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import replace
 
@@ -31,13 +37,15 @@ from ..rules import Rules
 from .base import SolveRequest, SolverOutput, get_solver
 
 __all__ = ["solve_auto", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECONDS", "MIN_EXACT_SECONDS",
-           "EXACT_TIME_FACTOR"]
+           "EXACT_TIME_FACTOR", "TINY_PAIRS"]
 
 #: above this many candidate pairs the LP relaxation is slower than it is worth
 LP_MAX_PAIRS = 2_000_000
 #: up to this many candidate pairs, CP-SAT refines the heuristic's answer
 EXACT_MAX_PAIRS = 60_000
-#: CP-SAT's time when the caller sets no time limit: EXACT_TIME_FACTOR times the heuristic's,
+#: up to this many candidate pairs, CP-SAT rather than the MIP refines (its start-up is cheaper)
+TINY_PAIRS = 2_000
+#: the exact refinement's time when the caller sets no time limit: EXACT_TIME_FACTOR times the heuristic's,
 #: within [MIN_EXACT_SECONDS, DEFAULT_EXACT_SECONDS]
 DEFAULT_EXACT_SECONDS = 10.0
 MIN_EXACT_SECONDS = 1.0
@@ -66,6 +74,14 @@ def _within(problem: Problem, output: SolverOutput, request: SolveRequest, rel_g
     gap = relative_gap(objective, output.bound)
     count_settled = request.objective == "score" or n_assigned == problem.n_leads
     return has and count_settled and gap is not None and gap <= rel_gap
+
+
+def _exact_backend(problem: Problem) -> str:
+    """The exact backend that refines a heuristic's answer (see the module docstring)."""
+    highs = importlib.util.find_spec("highspy") is not None
+    if problem.n_pairs <= TINY_PAIRS or problem.effort_kind == "pair" or not highs:
+        return "cpsat"
+    return "mip"
 
 
 def _run(name: str, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
@@ -98,11 +114,12 @@ def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[s
         small = problem.n_pairs <= EXACT_MAX_PAIRS
         if budget > 0.05 and (small or not best.status.has_solution):
             hint = best.rep_of if best.status.has_solution else request.hint
-            exact = _run("cpsat", problem, rules, replace(request, time_limit=budget, hint=hint))
-            outputs.append(("cpsat", exact))
-            steps.append(f"cpsat for {budget:.1f} s from that start")
+            exact_name = _exact_backend(problem)
+            exact = _run(exact_name, problem, rules, replace(request, time_limit=budget, hint=hint))
+            outputs.append((exact_name, exact))
+            steps.append(f"{exact_name} for {budget:.1f} s from that start")
             if exact.status is Status.INFEASIBLE:
-                return "cpsat", "auto: " + "; ".join(steps) + " proved the rules infeasible", exact
+                return exact_name, "auto: " + "; ".join(steps) + " proved the rules infeasible", exact
         elif budget > 0.05:
             steps.append(f"no exact refinement above {EXACT_MAX_PAIRS} pairs")
 
