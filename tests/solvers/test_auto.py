@@ -1,0 +1,76 @@
+"""solver="auto": which backends it runs, and that it keeps the best answer and bound."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import fairassign as fa
+from fairassign.solvers import auto
+
+
+def _batch(n_leads: int, n_reps: int, candidates: int, seed: int) -> fa.Problem:
+    """Sparse random batch: distinct candidates per lead, lognormal values, capacity ~1.1 n."""
+    rng = np.random.default_rng(seed)
+    reps = np.stack([rng.choice(n_reps, size=candidates, replace=False) for _ in range(n_leads)])
+    leads = np.repeat(np.arange(n_leads), candidates)
+    value = rng.lognormal(0.0, 1.0, size=n_leads)
+    score = sp.csr_array((value[leads] * rng.uniform(0.5, 1.5, leads.size), (leads, reps.ravel())),
+                         shape=(n_leads, n_reps))
+    capacity = np.full(n_reps, np.ceil(1.1 * n_leads / n_reps))
+    return fa.Problem(score=score, capacity=capacity, value=value)
+
+
+def test_capacity_only_goes_to_flow():
+    result = fa.solve(_batch(200, 10, 4, seed=1))
+    assert result.solver == "flow"
+    assert "min-cost flow is exact" in result.reason
+    assert result.status is fa.Status.OPTIMAL
+
+
+def test_fair_share_mid_size_refines_with_the_mip_and_keeps_the_best():
+    problem = _batch(300, 20, 10, seed=2)  # 3000 pairs: above TINY_PAIRS
+    assert problem.n_pairs > auto.TINY_PAIRS
+    rules = [fa.AssignAll(), fa.FairShare(0.05)]
+    heuristic = fa.solve(problem, rules, solver="lp-round")
+    result = fa.solve(problem, rules, time_limit=5, rel_gap=0.0)
+    assert result.status.has_solution and result.violations == ()
+    assert "mip for" in result.reason
+    assert result.objective >= heuristic.objective - 1e-9
+    assert result.bound is not None and result.bound >= result.objective
+    assert result.bound <= heuristic.bound + 1e-9  # the tighter of the two proven bounds
+
+
+def test_tiny_batch_refines_with_cpsat():
+    problem = _batch(30, 5, 3, seed=3)
+    result = fa.solve(problem, [fa.AssignAll(), fa.FairShare(0.3)], rel_gap=0.0)
+    if result.status is not fa.Status.INFEASIBLE:
+        assert result.violations == ()
+        assert "lp-round" in result.reason
+
+
+def test_no_refinement_once_within_rel_gap():
+    problem = _batch(300, 20, 10, seed=4)
+    result = fa.solve(problem, [fa.AssignAll(), fa.FairShare(0.1)], rel_gap=0.5)
+    assert result.solver == "lp-round"
+    assert "mip for" not in result.reason and "cpsat for" not in result.reason
+    assert result.gap is not None and result.gap <= 0.5
+
+
+def test_infeasibility_only_a_solver_can_find_is_a_status():
+    # values 1, 2, 4 cannot be split 3.5 / 3.5; no pre-solve check sees that, the LP is feasible
+    problem = fa.Problem(score=np.ones((3, 2)), capacity=[2, 2], value=[1.0, 2.0, 4.0])
+    result = fa.solve(problem, [fa.AssignAll(), fa.FairShare(0.0)])
+    assert result.status is fa.Status.INFEASIBLE
+    assert result.diagnosis
+    with pytest.raises(fa.InfeasibleError):
+        result.raise_for_status()
+
+
+def test_same_seed_same_answer():
+    problem = _batch(300, 20, 10, seed=5)
+    rules = [fa.AssignAll(), fa.FairShare(0.1)]
+    first = fa.solve(problem, rules, rel_gap=0.5, seed=7)
+    again = fa.solve(problem, rules, rel_gap=0.5, seed=7)
+    np.testing.assert_array_equal(first.rep_of, again.rep_of)
