@@ -22,13 +22,12 @@ import argparse
 import time
 
 import numpy as np
+from instances import random_problem
 
 import fairassign as fa
 from fairassign.rules import bind
 from fairassign.solvers.base import SolveRequest
 from fairassign.solvers.greedy import GreedySolver
-
-from instances import random_problem
 
 #: score -> integer cost factor for the min-cost flow (relative rounding ~1e-7 of a lead's score)
 SCALE = 1e6

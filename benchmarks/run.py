@@ -68,9 +68,9 @@ def _constraints(case: Case) -> list[Any]:
 def _run_method(case: Case, method: str, seed: int) -> dict[str, Any]:
     """Child process: build the instance, run one method, measure it."""
     import numpy as np
+    from instances import random_problem
 
     import fairassign as fa
-    from instances import random_problem
 
     problem = random_problem(case.n_leads, case.n_reps, case.candidates, seed=seed)
     constraints = _constraints(case)
