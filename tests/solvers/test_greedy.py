@@ -177,6 +177,20 @@ def test_fair_share_on_a_random_batch_keeps_every_rule() -> None:
     assert result.bound is not None and result.objective <= result.bound + _slack(result.bound)
 
 
+@pytest.mark.parametrize("constraints", [(fa.AssignAll(), fa.FairShare(0.1)), (fa.AssignAll(), fa.FairShare(0.2)),
+                                         (fa.FairShare(0.1),)])
+def test_a_lead_worth_nearly_a_whole_fair_share_is_placed(constraints: tuple[fa.Constraint, ...]) -> None:
+    # seed 0: lead 860 (value 42.6) fits only rep 5, whose fair band is [38.4, 47.0] and which the
+    # greedy fills with 30 small leads; greedy used to give up (NO_SOLUTION) under AssignAll and
+    # leave the lead out (999 of 1000) without it, where lp-round assigns all 1000
+    problem = random_problem(1000, 50, 15, seed=0)
+    result = fa.solve(problem, constraints, solver="greedy")
+    assert result.status.has_solution, result.diagnosis
+    assert fa.verify(problem, result, constraints) == []
+    assert (result.rep_of >= 0).all()
+    assert result.rep_of[860] == 5
+
+
 @pytest.mark.parametrize("constraints", [(), (fa.FairShare(0.25),), (fa.CountBand(lower=10, upper=80),)])
 def test_same_input_same_answer(constraints: tuple[fa.Constraint, ...], monkeypatch: pytest.MonkeyPatch) -> None:
     problem = _medium(11, n_leads=1200, n_reps=20, slack=1.1)

@@ -7,6 +7,9 @@ assignment it returns passes :func:`fairassign.verify`.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -14,12 +17,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import fairassign as fa
+import fairassign.solvers.repair as repair_module
 from fairassign.errors import ValidationError
 from fairassign.rules import bind
 from fairassign.solvers.base import SolveRequest
+from fairassign.solvers.greedy import greedy_assign
 from fairassign.solvers.repair import repair, repair_with_proof, usable_pairs
 from oracle import STRICT_RTOL, brute_force
 from strategies import Case, cases, seeds
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from instances import random_problem
 
 
 def _broken_start(problem: fa.Problem, seed: int) -> np.ndarray:
@@ -196,3 +204,62 @@ def test_best_pair_per_lead_start_is_repaired_on_a_larger_batch(seed: int) -> No
     assert repaired is not None
     assert fa.verify(problem, repaired, constraints) == []
     assert _score(problem, repaired) >= 0.9 * _score(problem, start)
+
+
+def _heavy_lead_case() -> tuple[fa.Problem, list[fa.Constraint], np.ndarray, np.ndarray]:
+    """Seed 0 at 1000 x 50 x 15 from the greedy's start: lead 860 (value 42.6) fits only rep 5,
+    whose fair band [38.4, 47.0] the start fills with 30 small leads; every single move that
+    lets the lead in, or makes room for it, breaks a rule on the way (more than 4000 pairs, so
+    the MIP stage only sees a neighbourhood)."""
+    problem = random_problem(1000, 50, 15, seed=0)
+    constraints: list[fa.Constraint] = [fa.AssignAll(), fa.FairShare(0.1)]
+    rules = bind(problem, constraints)
+    answer = greedy_assign(problem, rules, SolveRequest())
+    priority = problem.pair_score.copy()
+    priority[answer.view.pair] = answer.adjusted
+    return problem, constraints, answer.rep_of, priority
+
+
+def test_a_missing_lead_that_needs_a_rep_emptied_first_is_placed() -> None:
+    problem, constraints, start, priority = _heavy_lead_case()
+    assert fa.verify(problem, start, constraints)
+    repaired = repair(problem, bind(problem, constraints), start, SolveRequest(), priority=priority)
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+    assert repaired[860] == 5
+
+
+def test_the_mip_neighbourhood_holds_the_reps_a_missing_lead_could_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    # without the insertion stage, the MIP stage must free rep 5's leads (no rep is in breach)
+    monkeypatch.setattr(repair_module._Repairer, "run_insertion", lambda self, deadline, steps=None: False)
+    problem, constraints, start, priority = _heavy_lead_case()
+    repaired = repair(problem, bind(problem, constraints), start, SolveRequest(), priority=priority)
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+    assert repaired[860] == 5
+
+
+def test_a_failed_insertion_leaves_the_state_as_it_was() -> None:
+    problem, constraints, start, priority = _heavy_lead_case()
+    state = repair_module._Repairer(problem, bind(problem, constraints), start, SolveRequest(), priority)
+    assert not state.run_moves(deadline=float("inf"))
+    before = state.pair_of.copy()
+    assert not state.run_insertion(deadline=float("inf"), steps=1)  # one move cannot make room
+    np.testing.assert_array_equal(state.pair_of, before)
+    assert state.missing_weight == repair_module._MISSING_WEIGHT
+    assert state.run_insertion(deadline=float("inf"))
+    assert state.pair_of[860] >= 0 and fa.verify(problem, state.rep_of(), constraints) == []
+
+
+def test_leads_kept_out_by_a_fair_share_are_placed_under_the_lexicographic_objective() -> None:
+    problem, _, start, priority = _heavy_lead_case()
+    constraints: list[fa.Constraint] = [fa.FairShare(0.1)]
+    start = start.copy()
+    start[860] = -1
+    repaired = repair(problem, bind(problem, constraints), start, SolveRequest(), priority=priority)
+    assert repaired is not None
+    assert fa.verify(problem, repaired, constraints) == []
+    assert (repaired >= 0).all()
+    score_only = repair(problem, bind(problem, constraints), start, SolveRequest(objective="score"),
+                        priority=priority)
+    assert score_only is not None and fa.verify(problem, score_only, constraints) == []

@@ -12,12 +12,19 @@ local moves that change as little score as it can, in three stages:
    another rep, assign an unassigned lead, unassign a lead, or swap a lead in and another
    out. The move that removes the most penalty per unit of score lost is applied. Each move
    strictly lowers the total penalty, so the loop ends.
-2. **Neighbourhood MIP.** When no move helps, the leads around the reps still in breach are
-   freed and re-assigned by a small MIP (HiGHS through scipy) with everything else fixed.
-   On small batches the neighbourhood is the whole batch, so a ``None`` answer there is a
-   proof that no rule-keeping assignment exists.
+   **Insertion.** When moves stall with must-assign leads missing, each is placed on its
+   least-penalised usable pair and the moves run again with a missing lead weighing more
+   than the whole penalty: a lead worth nearly a rep's fair share gets in by having the
+   rep's other leads pushed out, a path on which every single step breaks a rule.
+2. **Neighbourhood MIP.** When that fails too, the leads around the trouble (the reps in
+   breach and the reps a missing lead could take: their leads, and the leads that could
+   move into them) are freed and re-assigned by a small MIP (HiGHS through scipy) with
+   everything else fixed; a neighbourhood that cannot be fixed is widened by a ring of reps
+   and tried again. On small batches the neighbourhood is the whole batch, so a ``None``
+   answer there is a proof that no rule-keeping assignment exists.
 3. **Fill and improve.** Unassigned leads are added where every rule still holds (all of them
-   under the lexicographic objective, those with a positive score under ``"score"``); then
+   under the lexicographic objective, those with a positive score under ``"score"``); under
+   the lexicographic objective, leads still out are tried once more by insertion; then
    leads move to better pairs where every rule still holds, largest gain first.
 
 Notes
@@ -65,6 +72,10 @@ _SWAP_SIDE = 40
 _EXACT_PAIRS = 4000
 #: most leads the MIP stage frees on larger batches
 _NEIGHBOURHOOD_LEADS = 3000
+#: most unassigned leads :meth:`_Repairer.place_more` tries to place at once
+_PLACE_MORE_LEADS = 64
+#: neighbourhoods the MIP stage tries on larger batches, each a ring of reps wider
+_MIP_ATTEMPTS = 3
 #: seconds for the MIP stage when the request sets no time limit
 _DEFAULT_MIP_SECONDS = 20.0
 
@@ -217,6 +228,7 @@ class _Repairer:
         self.rep_pair_start = np.searchsorted(problem.pair_rep[by_rep],
                                               np.arange(problem.n_reps + 1)).astype(np.int64)
         self.pair_of = np.full(problem.n_leads, -1, dtype=np.int64)
+        self.missing_weight = _MISSING_WEIGHT
         self._load_assignment(rep_of)
 
     # ------------------------------------------------------------------ state
@@ -298,8 +310,8 @@ class _Repairer:
             after = _local_penalty(limits, r, self.load[r] + sign * problem.pair_effort[pairs[has]],
                                    self.count[r] + sign, self.value[r] + sign * value[has], t)
             delta[has] += after - before
-        delta += _MISSING_WEIGHT * self.must[leads] * (has_old & ~has_new).astype(np.float64)
-        delta -= _MISSING_WEIGHT * self.must[leads] * (~has_old & has_new).astype(np.float64)
+        delta += self.missing_weight * self.must[leads] * (has_old & ~has_new).astype(np.float64)
+        delta -= self.missing_weight * self.must[leads] * (~has_old & has_new).astype(np.float64)
         loss = np.where(has_old, self.priority[old_safe], 0.0) - np.where(has_new, self.priority[new_safe], 0.0)
         return delta, loss
 
@@ -487,10 +499,10 @@ class _Repairer:
         return (int(leads[a[best_index]]), int(pairs[a[best_index]]),
                 int(leads[b[best_index]]), int(pairs[b[best_index]]))
 
-    def run_moves(self, deadline: float) -> bool:
-        """Stage 1; True when every rule holds."""
+    def run_moves(self, deadline: float, steps: int | None = None) -> bool:
+        """Stage 1; True when every rule holds (within ``steps`` moves, by default plenty)."""
         stuck: set[tuple[int, int]] = set()
-        limit = 20 * (self.problem.n_leads + self.problem.n_reps) + 100
+        limit = 20 * (self.problem.n_leads + self.problem.n_reps) + 100 if steps is None else steps
         for _ in range(limit):
             if time.perf_counter() > deadline:
                 return False
@@ -521,36 +533,150 @@ class _Repairer:
                 return False
         return False
 
+    def run_insertion(self, deadline: float, steps: int | None = None) -> bool:
+        """Stage 1b, when moves stall with must-assign leads missing; True when every rule holds.
+
+        A missing lead may be kept out by a rule no single move can respect on the way in: a
+        lead worth nearly a rep's whole fair share enters only once that rep has shed many
+        leads, and each of those sheds alone pushes the rep under its band. So every missing
+        lead is placed on the usable pair that adds the least penalty (then the best
+        priority, then the lowest index), and the moves run again with a missing lead
+        weighing more than the whole penalty then: as moves only ever lower the penalty,
+        a placed must-assign lead is never dropped again, and the other leads make way.
+        The state is restored when this fails (``steps`` caps the moves, as in :meth:`run_moves`).
+        """
+        _, missing = self.penalties()
+        if missing.size == 0:
+            return False
+        saved = self.pair_of.copy()
+        for lead in missing.tolist():
+            leads, pairs = self._alternatives(np.array([lead], dtype=np.int64))
+            delta, _ = self._score_moves(leads, pairs, self._fair_sum())
+            best = np.lexsort((pairs, -self.priority[pairs], delta))[0]
+            self._apply(lead, int(pairs[best]))
+        penalty, _ = self.penalties()
+        self.missing_weight = 2.0 * float(penalty.sum()) + _MISSING_WEIGHT
+        try:
+            if self.run_moves(deadline, steps):
+                return True
+        finally:
+            self.missing_weight = _MISSING_WEIGHT
+        self.pair_of = saved
+        self._recount()
+        return False
+
+    def place_more(self, deadline: float) -> None:
+        """Lexicographic objective: place leads :meth:`fill` could not, by :meth:`run_insertion`.
+
+        A lead can stay out after fill only because some rule would break on its way in (a
+        heavy lead and a tight fair share). The unassigned leads with a usable pair on a rep
+        with room (at most :data:`_PLACE_MORE_LEADS`, best priority first) are treated as
+        must-assign for one insertion attempt; on failure nothing changes.
+        """
+        unassigned = np.flatnonzero(self.pair_of < 0)
+        if unassigned.size == 0:
+            return
+        leads, pairs = self._alternatives(unassigned)
+        rep = self.problem.pair_rep[pairs]
+        room = ((self.load[rep] + self.problem.pair_effort[pairs] <= self.limits.capacity[rep])
+                & (self.count[rep] + 1 <= self.limits.count_upper[rep]))
+        leads, pairs = leads[room], pairs[room]
+        if leads.size == 0:
+            return
+        order = np.lexsort((pairs, -self.priority[pairs]))
+        first = np.unique(leads[order], return_index=True)[1]
+        chosen = leads[order][np.sort(first)][:_PLACE_MORE_LEADS]
+        must = self.must
+        self.must = must.copy()
+        self.must[chosen] = True
+        # a heavy lead pushes out about a rep's worth of leads, one move each
+        per_rep = int(np.ceil(np.count_nonzero(self.pair_of >= 0) / max(self.problem.n_reps, 1)))
+        try:
+            self.run_insertion(deadline, steps=100 + chosen.size * (2 * per_rep + 20))
+        finally:
+            self.must = must
+
     # ------------------------------------------------------------------ stage 2: MIP
+    def _neighbourhood(self, rings: int, attempt: int) -> NDArray[np.int64]:
+        """Leads the MIP stage frees: the trouble and ``rings`` layers of reps around it.
+
+        Ring 0 is the reps in breach and every rep a missing must-assign lead could take (a
+        missing lead can only enter by pushing leads out of those reps). The leads held by
+        the ring's reps are freed first, then the leads that could move into them; the next
+        ring is the reps those freed leads could move to. Above :data:`_NEIGHBOURHOOD_LEADS`,
+        the outermost layer that does not fit is a seeded sample (``attempt`` varies it).
+        """
+        problem = self.problem
+        penalty, missing = self.penalties()
+        reps = np.zeros(problem.n_reps, dtype=bool)
+        reps[penalty > 0] = True
+        reps[problem.pair_rep[self._alternatives(missing)[1]]] = True
+        freed = np.zeros(problem.n_leads, dtype=bool)
+        freed[missing] = True
+        layers = [missing]
+        assigned = self.pair_of >= 0
+        held_rep = problem.pair_rep[np.maximum(self.pair_of, 0)]
+        for ring in range(rings + 1):
+            # leads held by the ring's reps, then the leads that could move into them
+            held = np.flatnonzero(assigned & reps[held_rep] & ~freed)
+            freed[held] = True
+            spans = [self.rep_pairs[self.rep_pair_start[r]:self.rep_pair_start[r + 1]]
+                     for r in np.flatnonzero(reps).tolist()]
+            near = np.unique(problem.pair_lead[np.concatenate(spans)]) if spans else np.empty(0, np.int64)
+            near = near[~freed[near]]
+            freed[near] = True
+            layers += [held, near]
+            if ring < rings:  # the reps the freed leads could move to
+                reps[problem.pair_rep[self._alternatives(np.flatnonzero(freed))[1]]] = True
+        chosen = [missing]  # always in, whatever the size
+        room = _NEIGHBOURHOOD_LEADS - missing.size
+        for layer in layers[1:]:
+            if layer.size > room:
+                rng = np.random.default_rng([self.request.seed, attempt])
+                chosen.append(rng.choice(layer, size=max(room, 0), replace=False))
+                break
+            chosen.append(layer)
+            room -= layer.size
+        return np.unique(np.concatenate(chosen)).astype(np.int64)
+
     def run_mip(self, deadline: float) -> bool | None:
         """Stage 2. True: every rule holds. False: the neighbourhood could not be fixed.
-        None: the whole batch was freed and the MIP proved that no assignment keeps every rule."""
+        None: the whole batch was freed and the MIP proved that no assignment keeps every rule.
+
+        On batches above :data:`_EXACT_PAIRS` allowed pairs, a neighbourhood that cannot be
+        fixed is widened by a ring of reps (at most :data:`_MIP_ATTEMPTS` tries, each with an
+        equal share of the time left) before giving up.
+        """
+        if self.allowed_pairs.size <= _EXACT_PAIRS:
+            return self._solve_neighbourhood(np.arange(self.problem.n_leads, dtype=np.int64), deadline)
+        if self._keeps_rules():
+            return True
+        previous = np.empty(0, np.int64)
+        for attempt in range(_MIP_ATTEMPTS):
+            free = self._neighbourhood(rings=attempt, attempt=attempt)
+            if np.array_equal(free, previous):
+                continue
+            previous = free
+            share = (deadline - time.perf_counter()) / (_MIP_ATTEMPTS - attempt)
+            outcome = self._solve_neighbourhood(free, time.perf_counter() + share
+                                                if attempt < _MIP_ATTEMPTS - 1 else deadline)
+            if outcome is None or outcome:
+                return outcome
+            if time.perf_counter() > deadline:
+                break
+        return False
+
+    def _solve_neighbourhood(self, free: NDArray[np.int64], deadline: float) -> bool | None:
+        """Re-assign the ``free`` leads by a MIP with every other lead fixed (see :meth:`run_mip`).
+
+        When ``free`` is every lead the search is exact, and None is a proof that no
+        assignment keeps every rule.
+        """
         from scipy.optimize import Bounds, LinearConstraint, milp
         from scipy.sparse import csr_array
 
         problem, limits = self.problem, self.limits
-        penalty, missing = self.penalties()
-        whole = self.allowed_pairs.size <= _EXACT_PAIRS
-        if whole:
-            free = np.arange(problem.n_leads, dtype=np.int64)
-        else:
-            bad_reps = np.flatnonzero(penalty > 0)
-            if bad_reps.size == 0 and missing.size == 0:
-                return True
-            starts, stops = self.rep_pair_start[bad_reps], self.rep_pair_start[bad_reps + 1]
-            near = [self.rep_pairs[s:e] for s, e in zip(starts.tolist(), stops.tolist(), strict=True)]
-            near_leads = problem.pair_lead[np.concatenate(near)] if near else np.empty(0, np.int64)
-            own = near_leads[np.isin(problem.pair_rep[np.maximum(self.pair_of[near_leads], 0)], bad_reps)
-                             & (self.pair_of[near_leads] >= 0)]
-            candidates = np.unique(np.concatenate((missing, own, near_leads)))
-            if candidates.size > _NEIGHBOURHOOD_LEADS:
-                rng = np.random.default_rng(self.request.seed)
-                first = np.unique(np.concatenate((missing, own)))
-                rest = np.setdiff1d(candidates, first)
-                room = max(_NEIGHBOURHOOD_LEADS - first.size, 0)
-                candidates = np.concatenate((first, np.sort(rng.choice(rest, size=min(room, rest.size),
-                                                                       replace=False))))
-            free = np.sort(candidates).astype(np.int64)
+        whole = free.size == problem.n_leads
         fixed_pairs = self.pair_of.copy()
         fixed_pairs[free] = -1
         held = fixed_pairs[fixed_pairs >= 0]
@@ -564,9 +690,14 @@ class _Repairer:
         leads, pairs = self._alternatives(free)
         n_x = pairs.size
         if n_x == 0:  # nothing to choose: the fixed part alone keeps the rules or not
+            saved = self.pair_of
             self.pair_of = fixed_pairs
             self._recount()
-            return True if self._keeps_rules() else (None if whole else False)
+            if self._keeps_rules():
+                return True
+            self.pair_of = saved
+            self._recount()
+            return None if whole else False
         has_total = limits.fair_high is not None
         n_vars = n_x + int(has_total)
         rep = problem.pair_rep[pairs]
@@ -769,12 +900,15 @@ def repair_with_proof(problem: Problem, rules: Rules, rep_of: NDArray[np.int64],
     state = _Repairer(problem, rules, rep_of, request, priority)
     if np.any(state.must & (np.diff(state.allowed_lead_start) == 0)):
         return None, True  # a lead that must be assigned has no pair it could keep
-    if not state.run_moves(deadline):
+    if not state.run_moves(deadline) and not state.run_insertion(
+            min(deadline, time.perf_counter() + (deadline - time.perf_counter()) / 3)):
         outcome = state.run_mip(deadline)
         if outcome is None:
             return None, True
         if not outcome:
             return None, False
     state.fill()
+    if state.lexicographic:
+        state.place_more(min(deadline, time.perf_counter() + (deadline - time.perf_counter()) / 3))
     state.improve(limit=4 * problem.n_reps + 200)
     return state.rep_of(), False
