@@ -7,7 +7,8 @@ The plan, in order:
 2. Otherwise a heuristic runs first, so there is always an answer when one can be found
    quickly: ``lp-round`` up to :data:`LP_MAX_PAIRS` candidate pairs, ``greedy`` beyond
    (and ``greedy`` again if ``lp-round`` finds nothing).
-3. If the heuristic's gap is above ``rel_gap`` and the batch is small enough
+3. If the heuristic's gap is above ``rel_gap`` (any gap at all on a tiny batch, up to
+   :data:`TINY_PAIRS` pairs, where a proof costs milliseconds) and the batch is small enough
    (:data:`EXACT_MAX_PAIRS`), an exact backend refines it, warm-started from that answer:
    ``mip`` through HiGHS, whose LP-based search closes fair-share gaps fastest (on 1k x 50
    with FairShare(0.10) it took lp-round's 0.088% gap to 0.017% in 10 s, where CP-SAT
@@ -105,7 +106,9 @@ def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[s
         steps.append("greedy after lp-round found nothing")
 
     best_name, best = max(outputs, key=lambda item: _key(problem, item[1]))
-    if not _within(problem, best, request, request.rel_gap):
+    # a tiny batch is proven optimal in milliseconds, so rel_gap does not stop it short
+    target_gap = _PROVEN_GAP if problem.n_pairs <= TINY_PAIRS else request.rel_gap
+    if not _within(problem, best, request, target_gap):
         spent = time.perf_counter() - started
         if request.time_limit is None:
             budget = min(max(EXACT_TIME_FACTOR * spent, MIN_EXACT_SECONDS), DEFAULT_EXACT_SECONDS)
