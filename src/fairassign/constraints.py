@@ -208,7 +208,21 @@ def _plain(label: Hashable) -> Hashable:
 
 
 @dataclass(frozen=True)
-class Pin(Constraint):
+class _PairRule(Constraint):
+    """A list of (lead_id, rep_id) pairs; subclasses say what happens to them."""
+
+    pairs: Any
+    _adjective: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pairs", _pairs(type(self).__name__, self.pairs))
+
+    def describe(self) -> str:
+        return f"{len(self.pairs)} {self._adjective} pair{'s' if len(self.pairs) != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Pin(_PairRule):
     """These (lead_id, rep_id) pairs must be chosen.
 
     Ids are those of the problem (``lead_ids``, ``rep_ids``; positions by default).
@@ -219,17 +233,11 @@ class Pin(Constraint):
     '1 pinned pair'
     """
 
-    pairs: Any
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pairs", _pairs("Pin", self.pairs))
-
-    def describe(self) -> str:
-        return f"{len(self.pairs)} pinned pair{'s' if len(self.pairs) != 1 else ''}"
+    _adjective: ClassVar[str] = "pinned"
 
 
 @dataclass(frozen=True)
-class Forbid(Constraint):
+class Forbid(_PairRule):
     """These (lead_id, rep_id) pairs must not be chosen.
 
     Examples
@@ -238,13 +246,7 @@ class Forbid(Constraint):
     '2 forbidden pairs'
     """
 
-    pairs: Any
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "pairs", _pairs("Forbid", self.pairs))
-
-    def describe(self) -> str:
-        return f"{len(self.pairs)} forbidden pair{'s' if len(self.pairs) != 1 else ''}"
+    _adjective: ClassVar[str] = "forbidden"
 
 
 def _text(bound: Bound, default: str) -> str:
