@@ -18,9 +18,10 @@ def problem() -> fa.Problem:
 
 
 def block(model: fa.linear.LinearModel, kind: str) -> slice:
-    k = model.row_kind.index(kind)
-    stop = model.row_block_start[k + 1] if k + 1 < len(model.row_kind) else model.matrix.shape[0]
-    return slice(model.row_block_start[k], stop)
+    return model.block(kind)
+
+
+COMPACT = {"fold_fixed_total": True, "merge_unit_capacity": True, "merge_fair": True, "assigned_row": True}
 
 
 def test_capacity_only_model(problem: fa.Problem) -> None:
@@ -104,3 +105,93 @@ def test_lp_of_an_empty_model_that_must_assign() -> None:
     assert model.n_vars == 0 and solve_lp(model, model.score).status == "infeasible"
     empty = build_linear_model(problem, bind(problem))
     assert solve_lp(empty, empty.score, min_assigned=1).status == "infeasible"
+
+
+def test_block_and_kind_of_rows(problem: fa.Problem) -> None:
+    model = build_linear_model(problem, bind(problem, [fa.FairShare(0.5, weight=[1, 1, 2])]))
+    kinds = model.kind_of_rows()
+    assert kinds.size == model.matrix.shape[0] == model.row_lower.size
+    for kind in model.row_kind:
+        rows = model.block(kind)
+        assert set(kinds[rows].tolist()) == {kind}
+    assert kinds.tolist() == ["lead"] * 3 + ["capacity"] * 2 + ["total"] + ["fair_high"] * 3 + ["fair_low"] * 3
+
+
+def test_fold_fixed_total_makes_fair_shares_value_bands(problem: fa.Problem) -> None:
+    constraints = [fa.AssignAll(), fa.ValueBand(upper=[10, 2, np.inf]), fa.FairShare(0.5, weight=[1, 1, 2])]
+    model = build_linear_model(problem, bind(problem, constraints), fold_fixed_total=True)
+    assert model.n_vars == model.n_x == 7  # V = 1 + 2 + 4 is a constant: no column
+    assert model.row_kind == ("lead", "capacity", "value+fair")
+    rows = block(model, "value+fair")
+    # shares 1/4, 1/4, 1/2 of V = 7, within 50%; rep 1's band (2) is tighter than its share
+    np.testing.assert_allclose(model.row_lower[rows], [0.875, 0.875, 1.75])
+    np.testing.assert_allclose(model.row_upper[rows], [2.625, 2.0, 5.25])
+    np.testing.assert_array_equal(model.matrix.toarray()[rows], [[1, 0, 2, 0, 0, 0, 0],
+                                                                 [0, 1, 0, 2, 0, 4, 0],
+                                                                 [0, 0, 0, 0, 2, 0, 4]])
+    # without AssignAll the total is not fixed: the option changes nothing
+    open_rules = bind(problem, constraints[1:])
+    kept = build_linear_model(problem, open_rules, fold_fixed_total=True)
+    assert kept.row_kind == build_linear_model(problem, open_rules).row_kind
+
+
+def test_merge_unit_capacity_shares_the_count_band_row() -> None:
+    problem = fa.Problem(score=[[1.0, 2.0], [3.0, np.nan], [1.0, 1.0]], capacity=[2, np.inf])
+    rules = bind(problem, [fa.CountBand(lower=[1, 1], upper=[3, 1])])
+    model = build_linear_model(problem, rules, merge_unit_capacity=True)
+    assert model.row_kind == ("lead", "capacity+count")
+    rows = block(model, "capacity+count")
+    assert model.row_lower[rows].tolist() == [1, 1] and model.row_upper[rows].tolist() == [2, 1]
+    np.testing.assert_array_equal(model.matrix.toarray()[rows], [[1, 0, 1, 1, 0], [0, 1, 0, 0, 1]])
+    assert build_linear_model(problem, rules).row_kind == ("lead", "capacity", "count")
+
+
+def test_merge_unit_capacity_keeps_effort_rows_apart(problem: fa.Problem) -> None:
+    rules = bind(problem, [fa.CountBand(upper=2)])
+    model = build_linear_model(problem, rules, merge_unit_capacity=True)  # effort is per lead here
+    assert model.row_kind == ("lead", "capacity", "count")
+
+
+def test_merge_fair_keeps_the_tightest_shares(problem: fa.Problem) -> None:
+    rules = bind(problem, [fa.FairShare(0.5, weight=[1, 1, 2]), fa.FairShare(0.2, weight=[2, 1, 1])])
+    model = build_linear_model(problem, rules, merge_fair=True)
+    assert model.row_kind == ("lead", "capacity", "fair_high", "fair_low", "total")
+    dense = model.matrix.toarray()
+    high = np.minimum([0.375, 0.375, 0.75], [0.6, 0.3, 0.3])
+    low = np.maximum([0.125, 0.125, 0.25], [0.4, 0.2, 0.2])
+    np.testing.assert_allclose(dense[block(model, "fair_high")][:, -1], -high)
+    np.testing.assert_allclose(dense[block(model, "fair_low")][:, -1], -low)
+    assert model.var_upper[-1] == 7.0  # V is at most the value of every lead
+
+
+def test_assigned_row_sums_every_x(problem: fa.Problem) -> None:
+    model = build_linear_model(problem, bind(problem, [fa.FairShare(0.5, weight=[1, 1, 2])]),
+                               assigned_row=True)
+    assert model.row_kind[-1] == "assigned"
+    rows = block(model, "assigned")
+    assert model.matrix.toarray()[rows].tolist() == [[1.0] * 7 + [0.0]]
+    assert model.row_lower[rows].tolist() == [-np.inf] and model.row_upper[rows].tolist() == [np.inf]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_compact_options_keep_the_lp_optimum(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    score = rng.uniform(0.0, 5.0, size=(12, 4))
+    score[rng.uniform(size=score.shape) < 0.4] = np.nan
+    score[:, seed % 4] = rng.uniform(0.0, 5.0, size=12)  # every lead has a pair
+    effort = None if seed % 2 else rng.uniform(0.5, 2.0, size=12)
+    problem = fa.Problem(score=score, capacity=rng.integers(3, 8, size=4), value=rng.lognormal(size=12),
+                         effort=effort)
+    fair = [fa.FairShare(0.6), fa.FairShare(0.8, weight=[1, 2, 3, 4])]
+    for constraints in ([], fair, [fa.AssignAll(), *fair], [fa.CountBand(lower=1, upper=5), *fair],
+                        [fa.AssignAll(), fa.ValueBand(upper=np.full(4, 20.0))]):
+        rules = bind(problem, constraints)
+        full = build_linear_model(problem, rules)
+        compact = build_linear_model(problem, rules, **COMPACT)
+        assert compact.matrix.shape[0] <= full.matrix.shape[0] + 1
+        for objective in ("score", "count"):
+            a = solve_lp(full, getattr(full, objective))
+            b = solve_lp(compact, getattr(compact, objective))
+            assert a.status == b.status
+            if a.value is not None and b.value is not None:
+                assert b.value == pytest.approx(a.value, rel=1e-7, abs=1e-7)

@@ -12,6 +12,9 @@ Rows, each ``row_lower <= A @ z <= row_upper``:
 * value band: :math:`\ell_r \le \sum_{p \in r} v_p x_p \le u_r`;
 * total value: :math:`\sum_p v_p x_p - V = 0`;
 * fair share: :math:`V_r - h_r V \le 0` and :math:`V_r - l_r V \ge 0` per rep and rule.
+
+Options of :func:`build_linear_model` give smaller forms of the same relaxation (used by
+the ``"lp-round"`` backend).
 """
 
 from __future__ import annotations
@@ -41,12 +44,12 @@ class LinearModel:
     matrix : scipy.sparse.csr_array (n_rows, n_vars)
     row_lower, row_upper : float64 (n_rows,)
     var_upper : float64 (n_vars,)
-        1 for x, inf for V.
+        1 for x; inf for V (the total value of all leads with ``merge_fair``).
     score, count : float64 (n_vars,)
         Objective vectors: total score, and number of assigned leads.
     row_kind : tuple of str
         What each block of rows is ("lead", "capacity", ...), one entry per row block,
-        aligned with ``row_block_start``.
+        aligned with ``row_block_start``; :meth:`block` and :meth:`kind_of_rows` read it.
     """
 
     pairs: NDArray[np.int64]
@@ -71,16 +74,53 @@ class LinearModel:
         rep_of[problem.pair_lead[chosen]] = problem.pair_rep[chosen]
         return rep_of
 
+    def block(self, kind: str) -> slice:
+        """Rows of the first block of ``kind`` (see ``row_kind``)."""
+        k = self.row_kind.index(kind)
+        stop = self.row_block_start[k + 1] if k + 1 < len(self.row_kind) else self.matrix.shape[0]
+        return slice(self.row_block_start[k], stop)
 
-def build_linear_model(problem: Problem, rules: Rules) -> LinearModel:
-    """Build the :class:`LinearModel` of ``problem`` under ``rules``."""
+    def kind_of_rows(self) -> NDArray[np.str_]:
+        """``row_kind`` of each row."""
+        sizes = np.diff(np.append(self.row_block_start, self.matrix.shape[0]))
+        return np.repeat(np.array(self.row_kind), sizes)
+
+
+def build_linear_model(problem: Problem, rules: Rules, *, fold_fixed_total: bool = False,
+                       merge_unit_capacity: bool = False, merge_fair: bool = False,
+                       assigned_row: bool = False) -> LinearModel:
+    r"""Build the :class:`LinearModel` of ``problem`` under ``rules``.
+
+    The columns are the allowed pairs; to restrict them, pass rules with a smaller
+    ``allowed`` (``dataclasses.replace(rules, allowed=...)``). The keyword options give
+    equivalent, smaller forms of the same relaxation (the defaults give the model of the
+    module docstring):
+
+    fold_fixed_total : bool
+        When every lead must be assigned, :math:`V = \sum_i v_i` is a constant, so each fair
+        share is a value band :math:`l_r V \le V_r \le h_r V`; it is folded into the value-band
+        rows (block ``"value+fair"``), with no V column and no total or fair rows.
+    merge_unit_capacity : bool
+        With unit effort the capacity row counts leads like the count band; one row
+        (block ``"capacity+count"``) holds :math:`\ell_r \le \sum_{p \in r} x_p \le \min(c_r, u_r)`.
+    merge_fair : bool
+        When V is a column, all :class:`FairShare` rules together give one ``"fair_high"`` and one
+        ``"fair_low"`` row per rep at the tightest shares (:math:`\min h_r`, :math:`\max l_r`;
+        equivalent as :math:`V \ge 0`), followed by the ``"total"`` row; V is bounded by the value
+        of every lead (implied by the total and lead rows; a finite bound keeps Lagrangian
+        bounds finite).
+    assigned_row : bool
+        Append the row :math:`-\infty \le \sum_p x_p \le \infty` (block ``"assigned"``), whose
+        lower bound a caller may raise to ask for a number of leads.
+    """
     pairs = np.flatnonzero(rules.allowed).astype(np.int64)
     n_x = pairs.size
     lead = problem.pair_lead[pairs]
     rep = problem.pair_rep[pairs]
     effort = problem.pair_effort[pairs]
     value = problem.value[lead]
-    has_total = bool(rules.fair)
+    fixed_total = fold_fixed_total and bool(rules.must_assign.all())
+    has_total = bool(rules.fair) and not fixed_total
     n_vars = n_x + int(has_total)
     column = np.arange(n_x, dtype=np.int64)
 
@@ -113,22 +153,45 @@ def build_linear_model(problem: Problem, rules: Rules) -> LinearModel:
         on = keep[rep]
         add(kind, row_of_rep[rep[on]], column[on], weights[on], lower[reps], upper[reps])
 
-    per_rep_rows("capacity", effort, np.zeros(problem.n_reps), problem.capacity)
-    per_rep_rows("count", np.ones(n_x), rules.count_lower, rules.count_upper)
-    per_rep_rows("value", value, rules.value_lower, rules.value_upper)
+    if merge_unit_capacity and problem.effort_kind == "unit":
+        per_rep_rows("capacity+count", np.ones(n_x), rules.count_lower,
+                     np.minimum(problem.capacity, rules.count_upper))
+    else:
+        per_rep_rows("capacity", effort, np.zeros(problem.n_reps), problem.capacity)
+        per_rep_rows("count", np.ones(n_x), rules.count_lower, rules.count_upper)
+    if rules.fair and fixed_total:
+        total_value = float(problem.value.sum())
+        value_lower, value_upper = rules.value_lower.copy(), rules.value_upper.copy()
+        for fair in rules.fair:
+            value_lower = np.maximum(value_lower, fair.low * total_value)
+            value_upper = np.minimum(value_upper, fair.high * total_value)
+        per_rep_rows("value+fair", value, value_lower, value_upper)
+    else:
+        per_rep_rows("value", value, rules.value_lower, rules.value_upper)
 
     if has_total:
         total = n_x  # column of V
-        add("total", np.zeros(n_x + 1, np.int64), np.append(column, total),
-            np.append(value, -1.0), np.zeros(1), np.zeros(1))
-        for fair in rules.fair:
-            for kind, share, lower, upper in (("fair_high", fair.high, -np.inf, 0.0),
-                                              ("fair_low", fair.low, 0.0, np.inf)):
-                reps = np.arange(problem.n_reps, dtype=np.int64)
-                row = np.concatenate((rep, reps))
-                col = np.concatenate((column, np.full(problem.n_reps, total)))
-                data = np.concatenate((value, -share))
-                add(kind, row, col, data, np.full(problem.n_reps, lower), np.full(problem.n_reps, upper))
+        reps = np.arange(problem.n_reps, dtype=np.int64)
+
+        def fair_rows(kind: str, share: NDArray[np.float64], lower: float, upper: float) -> None:
+            add(kind, np.concatenate((rep, reps)), np.concatenate((column, np.full(problem.n_reps, total))),
+                np.concatenate((value, -share)), np.full(problem.n_reps, lower), np.full(problem.n_reps, upper))
+
+        def total_row() -> None:
+            add("total", np.zeros(n_x + 1, np.int64), np.append(column, total),
+                np.append(value, -1.0), np.zeros(1), np.zeros(1))
+
+        if merge_fair:
+            fair_rows("fair_high", np.min([fair.high for fair in rules.fair], axis=0), -np.inf, 0.0)
+            fair_rows("fair_low", np.max([fair.low for fair in rules.fair], axis=0), 0.0, np.inf)
+            total_row()
+        else:
+            total_row()
+            for fair in rules.fair:
+                fair_rows("fair_high", fair.high, -np.inf, 0.0)
+                fair_rows("fair_low", fair.low, 0.0, np.inf)
+    if assigned_row:
+        add("assigned", np.zeros(n_x, np.int64), column, np.ones(n_x), np.array([-np.inf]), np.array([np.inf]))
 
     matrix = sp.csr_array(
         (np.concatenate([b[3] for b in blocks]),
@@ -145,7 +208,7 @@ def build_linear_model(problem: Problem, rules: Rules) -> LinearModel:
     count[:n_x] = 1.0
     var_upper = np.ones(n_vars)
     if has_total:
-        var_upper[-1] = np.inf
+        var_upper[-1] = float(problem.value.sum()) if merge_fair else np.inf
     return LinearModel(
         pairs=pairs,
         n_vars=n_vars,
