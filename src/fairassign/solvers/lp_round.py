@@ -1,8 +1,9 @@
 r"""Backend ``"lp-round"``: LP relaxation, rounding, repair; the LP value is the bound.
 
-1. **LP relaxation** of the model of :mod:`fairassign.linear` (same rows, same optimum),
-   solved with HiGHS through ``highspy``: interior point with crossover, then dual simplex
-   warm starts. Two reformulations keep it small:
+1. **LP relaxation** of the model of :mod:`fairassign.linear` (same optimum), solved with
+   HiGHS through ``highspy``: interior point with crossover, then dual simplex warm starts.
+   Two reformulations keep it small (options of
+   :func:`~fairassign.linear.build_linear_model`):
 
    * when every lead must be assigned, the total value :math:`V` is a constant, so each
      fair share is a plain value band :math:`l_r V \le V_r \le h_r V` on one ranged row (no
@@ -40,13 +41,14 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from ..linear import LinearModel, build_linear_model, solve_lp
 from ..problem import Problem
 from ..result import Status
 from ..rules import Rules
@@ -63,122 +65,28 @@ MAX_ROUNDS = 8
 _INTEGRAL = 1e-6
 
 
-@dataclass(frozen=True, eq=False)
-class _Rows:
-    """The LP over every allowed pair, in minimisation form ``min c x``, ``L <= A x <= U``."""
-
-    pairs: NDArray[np.int64]  # candidate pair of each x column
-    matrix: sp.csc_array  # rows x columns (x columns, then V when present)
-    row_lower: NDArray[np.float64]
-    row_upper: NDArray[np.float64]
-    col_upper: NDArray[np.float64]
-    families: NDArray[np.int64]  # rule family of each row (index into _FAMILIES)
-    has_total: bool
-    count_row: int  # row of sum x >= m (lower bound -inf when unused)
-
-    @property
-    def n_x(self) -> int:
-        return int(self.pairs.size)
+#: diagnosis names of the model's row kinds (:func:`fairassign.linear.build_linear_model`),
+#: in the order they are tried; lead and total rows are never dropped
+_FAMILIES = (("capacity", ("capacity", "capacity+count")), ("count bands", ("count",)),
+             ("value bands", ("value",)), ("fair shares", ("value+fair", "fair_high", "fair_low")))
 
 
-_FAMILIES = ("lead", "capacity", "count band", "value band", "fair share", "total", "count")
-
-
-def _build(problem: Problem, rules: Rules) -> _Rows:
-    """Rows of the relaxation, with the reformulations of the module docstring.
+def _model(problem: Problem, rules: Rules) -> LinearModel:
+    """The relaxation in the compact forms of the module docstring, with the count row.
 
     Columns are the usable pairs (:func:`~fairassign.solvers.repair.usable_pairs`): a pair
     whose lead alone overfills its rep is in no feasible assignment, so leaving it out keeps
     the bound valid and makes it tighter.
     """
-    pairs = np.flatnonzero(usable_pairs(problem, rules)).astype(np.int64)
-    n_x = pairs.size
-    lead = problem.pair_lead[pairs]
-    rep = problem.pair_rep[pairs]
-    effort = problem.pair_effort[pairs]
-    value = problem.value[lead]
-    n_reps = problem.n_reps
-    fixed_total = bool(rules.must_assign.all())
-    has_total = bool(rules.fair) and not fixed_total
-    n_cols = n_x + int(has_total)
-    column = np.arange(n_x, dtype=np.int64)
-    blocks: list[tuple[int, NDArray[np.int64], NDArray[np.int64], NDArray[np.float64],
-                       NDArray[np.float64], NDArray[np.float64]]] = []
-    n_rows = 0
-
-    def add(family: int, row: NDArray[np.int64], col: NDArray[np.int64], data: NDArray[np.float64],
-            lower: NDArray[np.float64], upper: NDArray[np.float64]) -> None:
-        nonlocal n_rows
-        blocks.append((family, row + n_rows, col, data, lower, upper))
-        n_rows += lower.size
-
-    lead_rows = np.flatnonzero((np.bincount(lead, minlength=problem.n_leads) > 0) | rules.must_assign)
-    row_of_lead = np.full(problem.n_leads, -1, dtype=np.int64)
-    row_of_lead[lead_rows] = np.arange(lead_rows.size)
-    add(0, row_of_lead[lead], column, np.ones(n_x), rules.must_assign[lead_rows].astype(np.float64),
-        np.ones(lead_rows.size))
-
-    def per_rep(family: int, weights: NDArray[np.float64], lower: NDArray[np.float64],
-                upper: NDArray[np.float64]) -> None:
-        reps = np.flatnonzero((lower > 0) | np.isfinite(upper))
-        if reps.size == 0:
-            return
-        row_of_rep = np.full(n_reps, -1, dtype=np.int64)
-        row_of_rep[reps] = np.arange(reps.size)
-        on = row_of_rep[rep] >= 0
-        add(family, row_of_rep[rep[on]], column[on], weights[on], lower[reps], upper[reps])
-
-    if problem.effort_kind == "unit":  # capacity counts leads: one row with the count band
-        per_rep(1, np.ones(n_x), rules.count_lower, np.minimum(problem.capacity, rules.count_upper))
-    else:
-        per_rep(1, effort, np.zeros(n_reps), problem.capacity)
-        per_rep(2, np.ones(n_x), rules.count_lower, rules.count_upper)
-    value_lower, value_upper = rules.value_lower.copy(), rules.value_upper.copy()
-    if rules.fair and fixed_total:
-        total = float(problem.value.sum())
-        for fair in rules.fair:
-            value_lower = np.maximum(value_lower, fair.low * total)
-            value_upper = np.minimum(value_upper, fair.high * total)
-        per_rep(4, value, value_lower, value_upper)
-    else:
-        per_rep(3, value, value_lower, value_upper)
-    if has_total:
-        high = np.min([fair.high for fair in rules.fair], axis=0)
-        low = np.max([fair.low for fair in rules.fair], axis=0)
-        reps = np.arange(n_reps, dtype=np.int64)
-        total_column = np.full(n_reps, n_x, dtype=np.int64)
-        for share, lower, upper in ((high, -np.inf, 0.0), (low, 0.0, np.inf)):
-            add(4, np.concatenate((rep, reps)), np.concatenate((column, total_column)),
-                np.concatenate((value, -share)), np.full(n_reps, lower), np.full(n_reps, upper))
-        add(5, np.zeros(n_x + 1, np.int64), np.append(column, n_x), np.append(value, -1.0),
-            np.zeros(1), np.zeros(1))
-    count_row = n_rows
-    add(6, np.zeros(n_x, np.int64), column, np.ones(n_x), np.array([-np.inf]), np.array([np.inf]))
-
-    matrix = sp.csc_array(
-        (np.concatenate([b[3] for b in blocks]),
-         (np.concatenate([b[1] for b in blocks]), np.concatenate([b[2] for b in blocks]))),
-        shape=(n_rows, n_cols),
-    )
-    col_upper = np.ones(n_cols)
-    if has_total:
-        col_upper[-1] = float(problem.value.sum())  # V never exceeds the value of every lead
-    return _Rows(
-        pairs=pairs,
-        matrix=matrix,
-        row_lower=np.concatenate([b[4] for b in blocks]),
-        row_upper=np.concatenate([b[5] for b in blocks]),
-        col_upper=col_upper,
-        families=np.concatenate([np.full(b[4].size, b[0], dtype=np.int64) for b in blocks]),
-        has_total=has_total,
-        count_row=count_row,
-    )
+    usable = replace(rules, allowed=usable_pairs(problem, rules))
+    return build_linear_model(problem, usable, fold_fixed_total=True, merge_unit_capacity=True,
+                              merge_fair=True, assigned_row=True)
 
 
 @dataclass(frozen=True, eq=False)
 class _LpAnswer:
     status: str  # "optimal", "infeasible", "time_limit", "error"
-    x: NDArray[np.float64] | None = None  # over every column of _Rows
+    x: NDArray[np.float64] | None = None  # over every column of the model
     value: float | None = None  # LP value (maximisation)
     bound: float | None = None  # Lagrangian bound over every column (maximisation)
     rounds: int = 0
@@ -201,21 +109,23 @@ def _quiet_highs() -> Any:
 class _ColumnGeneration:
     """One HiGHS model over a growing set of columns; re-solved warm after each change."""
 
-    def __init__(self, rows: _Rows, gain: NDArray[np.float64], problem: Problem) -> None:
+    def __init__(self, model: LinearModel, gain: NDArray[np.float64], problem: Problem) -> None:
         import highspy
 
         self.highspy = highspy
-        self.rows = rows
-        self.cost = -np.append(gain, np.zeros(int(rows.has_total)))  # minimisation
-        self.matrix = rows.matrix
-        n_x = rows.n_x
+        self.model = model
+        self.has_total = model.n_vars > model.n_x
+        self.count_row = model.block("assigned").start
+        self.cost = -np.append(gain, np.zeros(int(self.has_total)))  # minimisation
+        self.matrix = sp.csc_array(model.matrix)  # columns are sliced and added by the pricing
+        n_x = model.n_x
         # first columns: each lead's TOP_K best pairs by gain (then lowest index), plus V
-        lead = problem.pair_lead[rows.pairs]
+        lead = problem.pair_lead[model.pairs]
         order = np.lexsort((np.arange(n_x), -gain, lead))
         first_of_lead = np.searchsorted(lead[order], lead[order])
         rank = np.empty(n_x, dtype=np.int64)
         rank[order] = np.arange(n_x) - first_of_lead
-        self.active = np.append(rank < TOP_K, np.ones(int(rows.has_total), dtype=bool))
+        self.active = np.append(rank < TOP_K, np.ones(int(self.has_total), dtype=bool))
         self.columns = np.flatnonzero(self.active)
         self.highs = _quiet_highs()
         self.highs.setOptionValue("solver", "ipm")
@@ -226,22 +136,22 @@ class _ColumnGeneration:
         lp.num_row_ = int(self.matrix.shape[0])
         lp.col_cost_ = self.cost[self.columns]
         lp.col_lower_ = np.zeros(self.columns.size)
-        lp.col_upper_ = rows.col_upper[self.columns]
-        lp.row_lower_ = rows.row_lower
-        lp.row_upper_ = rows.row_upper
+        lp.col_upper_ = model.var_upper[self.columns]
+        lp.row_lower_ = model.row_lower
+        lp.row_upper_ = model.row_upper
         lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
         lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
         lp.a_matrix_.index_ = sub.indices.astype(np.int32)
         lp.a_matrix_.value_ = sub.data
         self.highs.passModel(lp)
-        self.row_lower = rows.row_lower.copy()
+        self.row_lower = model.row_lower.copy()
 
     def set_count_lower(self, minimum: float) -> None:
-        self.row_lower[self.rows.count_row] = minimum
-        self.highs.changeRowBounds(self.rows.count_row, minimum, np.inf)
+        self.row_lower[self.count_row] = minimum
+        self.highs.changeRowBounds(self.count_row, minimum, np.inf)
 
     def solve(self, deadline: float | None) -> _LpAnswer:
-        highspy, rows = self.highspy, self.rows
+        highspy, model = self.highspy, self.model
         for round_ in range(1, MAX_ROUNDS + 1):
             if deadline is not None:
                 left = deadline - time.perf_counter()
@@ -255,7 +165,7 @@ class _ColumnGeneration:
             if status == highspy.HighsModelStatus.kTimeLimit:
                 return _LpAnswer("time_limit", rounds=round_)
             if status == highspy.HighsModelStatus.kModelEmpty:  # no column: do the rows hold at 0?
-                lower, upper = self.row_lower, rows.row_upper
+                lower, upper = self.row_lower, model.row_upper
                 if np.all(lower <= 1e-9) and np.all(upper >= -1e-9):
                     return _LpAnswer("optimal", x=np.zeros(self.matrix.shape[1]), value=0.0, bound=0.0,
                                      rounds=round_)
@@ -273,7 +183,7 @@ class _ColumnGeneration:
                 return _LpAnswer("optimal", x=x, value=value, bound=max(bound, value), rounds=round_)
             sub = self.matrix[:, entering].tocsc()
             self.highs.addCols(int(entering.size), self.cost[entering], np.zeros(entering.size),
-                               rows.col_upper[entering], int(sub.nnz), sub.indptr[:-1].astype(np.int32),
+                               model.var_upper[entering], int(sub.nnz), sub.indptr[:-1].astype(np.int32),
                                sub.indices.astype(np.int32), sub.data)
             self.active[entering] = True
             self.columns = np.concatenate((self.columns, entering))
@@ -286,24 +196,25 @@ class _ColumnGeneration:
         A dual whose sign would multiply an infinite row bound is set to 0 first, which keeps
         the bound finite and valid (any :math:`y` gives a valid bound).
         """
-        lower, upper = self.row_lower, self.rows.row_upper
+        lower, upper = self.row_lower, self.model.row_upper
         dual = np.where((dual > 0) & ~np.isfinite(lower), 0.0, dual)
         dual = np.where((dual < 0) & ~np.isfinite(upper), 0.0, dual)
         reduced = self.cost - self.matrix.T @ dual
         rows_part = np.where(dual > 0, dual * np.where(np.isfinite(lower), lower, 0.0),
                              dual * np.where(np.isfinite(upper), upper, 0.0))
-        columns_part = np.minimum(reduced, 0.0) * self.rows.col_upper
+        columns_part = np.minimum(reduced, 0.0) * self.model.var_upper
         return -float(rows_part.sum() + columns_part.sum()), reduced
 
 
-def _solve_scipy(rows: _Rows, problem: Problem, rules: Rules, gain: NDArray[np.float64], minimum: float | None,
-                 deadline: float | None) -> _LpAnswer:
-    """Without highspy: the full LP of :mod:`fairassign.linear` through scipy (its value is the bound)."""
-    from ..linear import build_linear_model, solve_lp
+def _solve_scipy(compact: LinearModel, problem: Problem, rules: Rules, gain: NDArray[np.float64],
+                 minimum: float | None, deadline: float | None) -> _LpAnswer:
+    """Without highspy: the full LP of :mod:`fairassign.linear` through scipy (its value is the bound).
 
+    ``gain`` and the answer's ``x`` are over the columns of ``compact``.
+    """
     model = build_linear_model(problem, rules)  # over every allowed pair: a weaker, still valid, relaxation
     per_pair = np.zeros(problem.n_pairs)
-    per_pair[rows.pairs] = gain
+    per_pair[compact.pairs] = gain
     objective = np.zeros(model.n_vars)
     objective[: model.n_x] = per_pair[model.pairs]
     left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
@@ -312,22 +223,22 @@ def _solve_scipy(rows: _Rows, problem: Problem, rules: Rules, gain: NDArray[np.f
         return _LpAnswer(answer.status)
     per_pair[:] = 0.0
     per_pair[model.pairs] = answer.x[: model.n_x]
-    x = np.zeros(rows.matrix.shape[1])
-    x[: rows.n_x] = per_pair[rows.pairs]
+    x = np.zeros(compact.n_vars)
+    x[: compact.n_x] = per_pair[compact.pairs]
     return _LpAnswer("optimal", x=x, value=answer.value, bound=answer.value, rounds=1)
 
 
 class _Relaxation:
     """The LP relaxation of one batch, solved for an objective, re-solved as the count row moves."""
 
-    def __init__(self, problem: Problem, rules: Rules, rows: _Rows, gain: NDArray[np.float64],
+    def __init__(self, problem: Problem, rules: Rules, model: LinearModel, gain: NDArray[np.float64],
                  use_highs: bool) -> None:
-        self.problem, self.rules, self.rows, self.gain = problem, rules, rows, gain
-        self.engine = _ColumnGeneration(rows, gain, problem) if use_highs else None
+        self.problem, self.rules, self.model, self.gain = problem, rules, model, gain
+        self.engine = _ColumnGeneration(model, gain, problem) if use_highs else None
 
     def solve(self, deadline: float | None, minimum: float | None = None) -> _LpAnswer:
         if self.engine is None:
-            return _solve_scipy(self.rows, self.problem, self.rules, self.gain, minimum, deadline)
+            return _solve_scipy(self.model, self.problem, self.rules, self.gain, minimum, deadline)
         if minimum is not None:
             self.engine.set_count_lower(minimum)
         return self.engine.solve(deadline)
@@ -349,9 +260,9 @@ def _count_gain(score: NDArray[np.float64]) -> NDArray[np.float64]:
     return 1.0 + normalised * (0.25 / (score.size + 1))
 
 
-def _round(problem: Problem, rows: _Rows, x: NDArray[np.float64], rules: Rules) -> NDArray[np.int64]:
+def _round(problem: Problem, model: LinearModel, x: NDArray[np.float64], rules: Rules) -> NDArray[np.int64]:
     """Integral LP values as they are; fractional leads by largest value, where room is left."""
-    pairs, values = rows.pairs, x[: rows.n_x]
+    pairs, values = model.pairs, x[: model.n_x]
     rep_of = np.full(problem.n_leads, -1, dtype=np.int64)
     if pairs.size == 0:
         return rep_of
@@ -388,20 +299,21 @@ def _round(problem: Problem, rows: _Rows, x: NDArray[np.float64], rules: Rules) 
     return rep_of
 
 
-def _diagnose(rules: Rules, rows: _Rows) -> str:
+def _diagnose(rules: Rules, model: LinearModel) -> str:
     """Which rule families, dropped one at a time, make the LP feasible; in words."""
-    named = {1: "capacity", 2: "count bands", 3: "value bands", 4: "fair shares"}
-    present = [family for family in named if np.any(rows.families == family)]
+    kinds = model.kind_of_rows()
     culprits = []
-    for family in present:
-        keep = rows.families != family
-        lower = np.where(keep, rows.row_lower, -np.inf)
-        upper = np.where(keep, rows.row_upper, np.inf)
+    for name, family in _FAMILIES:
+        dropped = np.isin(kinds, family)
+        if not dropped.any():
+            continue
+        lower = np.where(dropped, -np.inf, model.row_lower)
+        upper = np.where(dropped, np.inf, model.row_upper)
         from scipy.optimize import linprog
 
-        feasible = _feasible(rows.matrix, lower, upper, rows.col_upper, linprog)
+        feasible = _feasible(model.matrix, lower, upper, model.var_upper, linprog)
         if feasible:
-            culprits.append(named[family])
+            culprits.append(name)
     must = int(rules.must_assign.sum())
     head = "the LP relaxation is infeasible"
     if must:
@@ -412,7 +324,7 @@ def _diagnose(rules: Rules, rows: _Rows) -> str:
     return head + ": no fractional assignment keeps every rule together, so no integer assignment does either"
 
 
-def _feasible(matrix: sp.csc_array, lower: NDArray[np.float64], upper: NDArray[np.float64],
+def _feasible(matrix: sp.csr_array, lower: NDArray[np.float64], upper: NDArray[np.float64],
               col_upper: NDArray[np.float64], linprog: object) -> bool:
     if matrix.shape[1] == 0:  # no column: the rows must hold at zero
         return bool(np.all(lower <= 1e-9) and np.all(upper >= -1e-9))
@@ -437,35 +349,35 @@ class LpRoundSolver(Solver):
         started = time.perf_counter()
         deadline = None if request.time_limit is None else started + request.time_limit
         use_highs = importlib.util.find_spec("highspy") is not None
-        rows = _build(problem, rules)
+        model = _model(problem, rules)
         notes: list[str] = [] if use_highs else ["highspy not installed: full LP through scipy"]
         lexicographic = request.objective == "lexicographic"
         minimum: float | None = None
         count_ceiling: float | None = None  # floor of a proven bound on the number of leads
-        relaxation = _Relaxation(problem, rules, rows, problem.pair_score[rows.pairs], use_highs)
+        relaxation = _Relaxation(problem, rules, model, problem.pair_score[model.pairs], use_highs)
         answer = relaxation.solve(deadline)
         if lexicographic and not rules.must_assign.all() and answer.status == "optimal" and answer.x is not None:
             # When the score LP already assigns every lead that has a pair, it is also the
             # lexicographic LP optimum, and the (slow, degenerate) count LP can be skipped.
-            assignable = float(np.unique(problem.pair_lead[rows.pairs]).size)
-            if float(np.sum(answer.x[: rows.n_x])) >= assignable - 1e-6:
+            assignable = float(np.unique(problem.pair_lead[model.pairs]).size)
+            if float(np.sum(answer.x[: model.n_x])) >= assignable - 1e-6:
                 count_ceiling = assignable
             else:
-                counting = _Relaxation(problem, rules, rows, _count_gain(problem.pair_score[rows.pairs]), use_highs)
+                counting = _Relaxation(problem, rules, model, _count_gain(problem.pair_score[model.pairs]), use_highs)
                 count_answer = counting.solve(deadline)
                 if count_answer.status != "optimal" or count_answer.bound is None:
-                    return self._failed(problem, rules, rows, count_answer, use_highs)
+                    return self._failed(problem, rules, model, count_answer, use_highs)
                 count_ceiling = float(math.floor(count_answer.bound + 1e-6))
                 # the count LP may find fewer leads than its bound allows; ask only what it reached
-                reached = float(math.floor(float(np.sum(count_answer.x[: rows.n_x])) + 1e-6)) \
+                reached = float(math.floor(float(np.sum(count_answer.x[: model.n_x])) + 1e-6)) \
                     if count_answer.x is not None else 0.0
                 minimum = min(count_ceiling, reached)
                 answer = relaxation.solve(deadline, minimum)
         if answer.status != "optimal" or answer.x is None:
-            return self._failed(problem, rules, rows, answer, use_highs)
+            return self._failed(problem, rules, model, answer, use_highs)
         notes.append(f"LP {answer.value:.6g} after {answer.rounds} pricing round{'s' if answer.rounds != 1 else ''}")
         x = answer.x
-        start = _round(problem, rows, x, rules)
+        start = _round(problem, model, x, rules)
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
         repaired, proven = repair_with_proof(problem, rules, start, SolveRequest(
             objective=request.objective, time_limit=left, seed=request.seed))
@@ -499,12 +411,12 @@ class LpRoundSolver(Solver):
             status = Status.OPTIMAL
         return SolverOutput(rep_of=repaired, status=status, bound=bound, notes=tuple(notes))
 
-    def _failed(self, problem: Problem, rules: Rules, rows: _Rows, answer: _LpAnswer,
+    def _failed(self, problem: Problem, rules: Rules, model: LinearModel, answer: _LpAnswer,
                 use_highs: bool) -> SolverOutput:
         empty = np.full(problem.n_leads, -1, dtype=np.int64)
         if answer.status == "infeasible":
             return SolverOutput(rep_of=empty, status=Status.INFEASIBLE,
-                                diagnosis=(_diagnose(rules, rows),))
+                                diagnosis=(_diagnose(rules, model),))
         reason = "the time limit ran out" if answer.status == "time_limit" else "the LP solver failed"
         return SolverOutput(rep_of=empty, status=Status.NO_SOLUTION,
                             diagnosis=(f"{reason} before the LP relaxation was solved",))
