@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from . import datasets, metrics
 from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
+from .decompose import Block, blocks, solve_blocks
 from .eligibility import attribute_eligibility, tier_eligibility
 from .errors import (
     FairAssignError,
@@ -32,6 +33,9 @@ __version__ = "0.1.0"
 __all__ = [
     "Problem",
     "solve",
+    "blocks",
+    "solve_blocks",
+    "Block",
     "verify",
     "Result",
     "Status",
