@@ -356,3 +356,14 @@ def test_permuted_keeps_per_lead_effort() -> None:
     moved = problem.permuted(lead_order=[2, 0, 1])
     assert moved.effort_kind == "lead"
     assert moved.lead_effort is not None and moved.lead_effort.tolist() == [3.0, 1.0, 2.0]
+
+
+def test_pickled_problem_keeps_its_arrays_read_only():
+    import pickle
+
+    problem = fa.Problem(score=[[1.0, 2.0], [np.nan, 3.0]], capacity=[1, 2])
+    _ = problem.rep_order  # a cached view travels too
+    copy = pickle.loads(pickle.dumps(problem))
+    np.testing.assert_array_equal(copy.pair_score, problem.pair_score)
+    for array in (copy.pair_score, copy.pair_lead, copy.capacity, copy.rep_order):
+        assert not array.flags.writeable

@@ -274,6 +274,13 @@ class Problem:
         cols = cols.astype(np.int64)
         return rows, cols, dense[rows, cols], (int(dense.shape[0]), int(dense.shape[1]))
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # numpy does not keep the read-only flag through pickling (process pools, Dask)
+        self.__dict__.update(state)
+        for value in state.values():
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+
     # ----------------------------------------------------------------- derived views
     @property
     def n_pairs(self) -> int:
