@@ -155,3 +155,19 @@ def test_without_highspy_the_full_lp_through_scipy_gives_the_same_guarantees(
     assert result.violations == ()
     assert "scipy" in result.reason
     assert result.bound is not None and result.objective <= result.bound + _slack(result.bound)
+
+
+def test_a_restricted_lp_without_room_is_not_taken_for_infeasibility():
+    # Every lead's TOP_K best pairs go to reps 0-4, which hold 5 leads in all; the other
+    # reps hold the rest. The LP over the best pairs alone is infeasible, the full one is not.
+    from fairassign.solvers.lp_round import TOP_K
+
+    n_leads, n_reps = 20, 10
+    score = np.empty((n_leads, n_reps))
+    score[:, :TOP_K] = 10.0 + np.arange(TOP_K)
+    score[:, TOP_K:] = 1.0
+    capacity = np.array([1.0] * TOP_K + [3.0] * (n_reps - TOP_K))
+    problem = fa.Problem(score=score, capacity=capacity)
+    result = fa.solve(problem, [fa.AssignAll()], solver="lp-round")
+    assert result.status.has_solution, result.diagnosis
+    assert result.n_assigned == n_leads and result.violations == ()

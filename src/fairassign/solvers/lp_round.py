@@ -152,7 +152,9 @@ class _ColumnGeneration:
 
     def solve(self, deadline: float | None) -> _LpAnswer:
         highspy, model = self.highspy, self.model
-        for round_ in range(1, MAX_ROUNDS + 1):
+        # one round more than MAX_ROUNDS, for the one time a restricted LP's infeasibility
+        # brings in every column
+        for round_ in range(1, MAX_ROUNDS + 2):
             if deadline is not None:
                 left = deadline - time.perf_counter()
                 if left <= 0:
@@ -160,6 +162,12 @@ class _ColumnGeneration:
                 self.highs.setOptionValue("time_limit", left)
             self.highs.run()
             status = self.highs.getModelStatus()
+            restricted = not self.active.all()
+            if restricted and status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kModelEmpty):
+                # the restricted LP proves nothing (its columns may lack room, as in tight
+                # generalized-assignment batches): bring in every column and solve again
+                self._add_columns(np.flatnonzero(~self.active))
+                continue
             if status == highspy.HighsModelStatus.kInfeasible:
                 return _LpAnswer("infeasible", rounds=round_)
             if status == highspy.HighsModelStatus.kTimeLimit:
@@ -179,16 +187,20 @@ class _ColumnGeneration:
             value = -float(self.highs.getInfo().objective_function_value)
             bound, reduced = self._lagrangian(dual)
             entering = np.flatnonzero(~self.active & (reduced < -1e-9))
-            if entering.size == 0 or round_ == MAX_ROUNDS:
+            if entering.size == 0 or round_ >= MAX_ROUNDS:
                 return _LpAnswer("optimal", x=x, value=value, bound=max(bound, value), rounds=round_)
-            sub = self.matrix[:, entering].tocsc()
-            self.highs.addCols(int(entering.size), self.cost[entering], np.zeros(entering.size),
-                               model.var_upper[entering], int(sub.nnz), sub.indptr[:-1].astype(np.int32),
-                               sub.indices.astype(np.int32), sub.data)
-            self.active[entering] = True
-            self.columns = np.concatenate((self.columns, entering))
-            self.highs.setOptionValue("solver", "simplex")
+            self._add_columns(entering)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _add_columns(self, entering: NDArray[np.int64]) -> None:
+        """Make ``entering`` columns part of the HiGHS model; later solves warm-start by simplex."""
+        sub = self.matrix[:, entering].tocsc()
+        self.highs.addCols(int(entering.size), self.cost[entering], np.zeros(entering.size),
+                           self.model.var_upper[entering], int(sub.nnz), sub.indptr[:-1].astype(np.int32),
+                           sub.indices.astype(np.int32), sub.data)
+        self.active[entering] = True
+        self.columns = np.concatenate((self.columns, entering))
+        self.highs.setOptionValue("solver", "simplex")
 
     def _lagrangian(self, dual: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
         r"""Lagrangian bound (maximisation form) at the row duals, and every column's reduced cost.
