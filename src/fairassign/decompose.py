@@ -42,13 +42,11 @@ from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import connected_components
 
 from .constraints import Constraint, CountBand, Forbid, Pin, ValueBand
-from .diagnosis import diagnose
 from .errors import ValidationError
 from .problem import Problem
 from .result import Result, Status
 from .rules import Rules, bind
-from .solve import _request, assemble, solve
-from .solvers import get_solver
+from .solve import assemble, prepare, solve
 from .solvers.base import SolverOutput
 
 __all__ = ["Block", "blocks", "solve_blocks"]
@@ -368,21 +366,10 @@ def solve_blocks(
     ('OPTIMAL', [0, 1, 2], 7.0)
     """
     started = time.perf_counter()
-    if not isinstance(problem, Problem):
-        raise ValidationError(f"problem must be a fairassign.Problem, got {type(problem).__name__}")
-    request = _request(problem, objective, time_limit, seed, hint, rel_gap)
-    backend = None if solver == "auto" else get_solver(solver)
-    given = _given(constraints)
-    rules = bind(problem, given)
-    reasons = diagnose(problem, rules)
-    if reasons:  # the same answer as fa.solve, found before splitting
-        output = SolverOutput(rep_of=np.full(problem.n_leads, -1, np.int64), status=Status.INFEASIBLE,
-                              diagnosis=tuple(reasons))
-        return assemble(problem, rules, output, solver, "infeasibility found before solving", started)
-    if backend is not None:
-        unsupported = backend.unsupported(problem, rules)
-        if unsupported:
-            raise ValidationError(f"solver {solver!r} cannot solve this batch: {unsupported}; use solver='auto'")
+    prepared = prepare(problem, constraints, solver, objective, time_limit, seed, hint, rel_gap)
+    rules, request, given = prepared.rules, prepared.request, prepared.rules.constraints
+    if prepared.infeasible is not None:  # the same answer as fa.solve, found before splitting
+        return assemble(problem, rules, prepared.infeasible, solver, "infeasibility found before solving", started)
 
     parts = blocks(problem, given, max_blocks=max_blocks)
     pool: Executor = _InProcess() if executor is None else executor

@@ -113,7 +113,7 @@ def _positions(problem: Problem, rule: str, pairs: Sequence[tuple[object, object
     return leads, reps
 
 
-def bind(problem: Problem, constraints: Iterable[Constraint] = ()) -> Rules:
+def bind(problem: Problem, constraints: Iterable[Constraint] | Constraint = ()) -> Rules:
     """Check ``constraints`` against ``problem`` and turn them into :class:`Rules`.
 
     Raises

@@ -6,6 +6,7 @@ import math
 import numbers
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,7 @@ from .problem import Problem
 from .result import Result, Status, relative_gap
 from .rules import Rules, bind
 from .solvers import get_solver, solve_auto
-from .solvers.base import SolveRequest, SolverOutput
+from .solvers.base import Solver, SolveRequest, SolverOutput
 from .verify import verify
 
 __all__ = ["solve"]
@@ -111,26 +112,55 @@ def solve(
     ('OPTIMAL', [0, 0, 1], 11.5)
     """
     started = time.perf_counter()
+    prepared = prepare(problem, constraints, solver, objective, time_limit, seed, hint, rel_gap)
+    rules, request = prepared.rules, prepared.request
+    if prepared.infeasible is not None:
+        output, name, why = prepared.infeasible, solver, "infeasibility found before solving"
+    elif prepared.backend is None:
+        name, why, output = solve_auto(problem, rules, request)
+    else:
+        output = prepared.backend.solve(problem, rules, request)
+        name, why = solver, "chosen by the caller"
+    return assemble(problem, rules, output, name, why, started)
+
+
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """A checked call: its request, backend (None for auto), rules, and the pre-solve verdict."""
+
+    request: SolveRequest
+    backend: Solver | None
+    rules: Rules
+    infeasible: SolverOutput | None  # an INFEASIBLE output when diagnosis settles the batch
+
+
+def prepare(problem: Any, constraints: Iterable[Constraint] | Constraint, solver: Any, objective: Any, time_limit: Any,
+            seed: Any, hint: Any, rel_gap: Any) -> Prepared:
+    """Validate every argument of a solve, bind the rules and diagnose, before any backend runs.
+
+    Raises
+    ------
+    ValidationError
+        A bad argument, or a backend that cannot take this batch.
+    UnknownSolverError, MissingDependencyError
+        From the backend lookup, which comes before diagnosis so that an unknown name is an
+        error even when diagnosis settles the batch.
+    """
     if not isinstance(problem, Problem):
         raise ValidationError(f"problem must be a fairassign.Problem, got {type(problem).__name__}")
     request = _request(problem, objective, time_limit, seed, hint, rel_gap)
-    # look the backend up first, so an unknown name is an error even when diagnosis settles the batch
     backend = None if solver == "auto" else get_solver(solver)
     rules = bind(problem, constraints)
     reasons = diagnose(problem, rules)
     if reasons:
-        output = SolverOutput(rep_of=np.full(problem.n_leads, -1, np.int64), status=Status.INFEASIBLE,
-                              diagnosis=tuple(reasons))
-        name, why = solver, "infeasibility found before solving"
-    elif backend is None:
-        name, why, output = solve_auto(problem, rules, request)
-    else:
+        infeasible = SolverOutput(rep_of=np.full(problem.n_leads, -1, np.int64), status=Status.INFEASIBLE,
+                                  diagnosis=tuple(reasons))
+        return Prepared(request, backend, rules, infeasible)
+    if backend is not None:
         unsupported = backend.unsupported(problem, rules)
         if unsupported:
             raise ValidationError(f"solver {solver!r} cannot solve this batch: {unsupported}; use solver='auto'")
-        output = backend.solve(problem, rules, request)
-        name, why = solver, "chosen by the caller"
-    return assemble(problem, rules, output, name, why, started)
+    return Prepared(request, backend, rules, None)
 
 
 def assemble(problem: Problem, rules: Rules, output: SolverOutput, solver: str, why: str,
