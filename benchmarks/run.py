@@ -114,9 +114,7 @@ def _run_method(case: Case, method: str, seed: int) -> dict[str, Any]:
     rep_of = out.pop("rep_of")
     if rep_of is not None:
         out["violations"] = len(fa.verify(problem, rep_of, constraints))
-        leads = np.flatnonzero(rep_of >= 0)
-        pairs = problem.pair_index(leads, rep_of[leads])
-        out["objective"] = float(problem.pair_score[pairs[pairs >= 0]].sum())
+        out["objective"] = problem.total_score(rep_of)
     else:
         out["violations"] = None
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0

@@ -340,6 +340,13 @@ class Problem:
         found &= (rep_array >= 0) & (rep_array < self.n_reps) & (lead_array >= 0) & (lead_array < self.n_leads)
         return np.where(found, where, -1).astype(np.int64)
 
+    def total_score(self, rep_of: ArrayLike) -> float:
+        """Total score of an assignment (``rep_of``, -1 unassigned); non-candidate pairs add nothing."""
+        rep_array = np.asarray(rep_of, dtype=np.int64)
+        leads = np.flatnonzero(rep_array >= 0)
+        pairs = self.pair_index(leads, rep_array[leads])
+        return float(self.pair_score[pairs[pairs >= 0]].sum())
+
     @cached_property
     def _lead_position(self) -> dict[Any, int]:
         return {identifier: i for i, identifier in enumerate(self.lead_ids.tolist())}

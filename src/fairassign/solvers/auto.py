@@ -61,10 +61,8 @@ def _key(problem: Problem, output: SolverOutput) -> tuple[bool, int, float, bool
     answers the one proven OPTIMAL, so a proof is never lost to a tie."""
     if not output.status.has_solution:
         return (False, 0, -np.inf, False)
-    leads = np.flatnonzero(output.rep_of >= 0)
-    pairs = problem.pair_index(leads, output.rep_of[leads])
-    score = float(problem.pair_score[pairs[pairs >= 0]].sum())
-    return (True, int(leads.size), score, output.status is Status.OPTIMAL)
+    n_assigned = int(np.count_nonzero(output.rep_of >= 0))
+    return (True, n_assigned, problem.total_score(output.rep_of), output.status is Status.OPTIMAL)
 
 
 def _within(problem: Problem, output: SolverOutput, request: SolveRequest, rel_gap: float) -> bool:

@@ -413,8 +413,7 @@ class LpRoundSolver(Solver):
             answer = relaxation.solve(deadline, float(n_assigned))
             bound = answer.bound if answer.status == "optimal" else None
             notes.append(f"score LP re-solved with at least {n_assigned} leads for the bound")
-        leads = np.flatnonzero(repaired >= 0)
-        objective = float(problem.pair_score[problem.pair_index(leads, repaired[leads])].sum())
+        objective = problem.total_score(repaired)
         status = Status.FEASIBLE
         # an integer answer that reaches a proven bound is optimal, whether or not the LP was
         # integral; under the lexicographic objective its count must reach the LP's too
