@@ -12,15 +12,16 @@ from .constraints import _plain
 from .problem import Problem
 from .rules import Rules
 
-__all__ = ["diagnose"]
+__all__ = ["diagnose", "named_list", "MAX_NAMED"]
 
 #: at most this many leads or reps are named in one kind of diagnosis
-_MAX_NAMED = 5
+MAX_NAMED = 5
 
 
-def _names(ids: list[object]) -> str:
-    shown = ", ".join(repr(identifier) for identifier in ids[:_MAX_NAMED])
-    return shown + (f" and {len(ids) - _MAX_NAMED} more" if len(ids) > _MAX_NAMED else "")
+def named_list(ids: list[object]) -> str:
+    """``'a', 'b', 'c'``, cut after :data:`MAX_NAMED` with "and N more"."""
+    shown = ", ".join(repr(identifier) for identifier in ids[:MAX_NAMED])
+    return shown + (f" and {len(ids) - MAX_NAMED} more" if len(ids) > MAX_NAMED else "")
 
 
 def diagnose(problem: Problem, rules: Rules) -> list[str]:
@@ -37,7 +38,7 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
         noun = "lead" if stranded.size == 1 else "leads"
         verb = "has" if stranded.size == 1 else "have"
         reasons.append(
-            f"{noun} {_names(problem.lead_ids[stranded].tolist())} must be assigned but {verb} no eligible rep "
+            f"{noun} {named_list(problem.lead_ids[stranded].tolist())} must be assigned but {verb} no eligible rep "
             "with room for it"
         )
 
@@ -64,7 +65,7 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
     # with unit effort, capacity caps the count too; otherwise only the eligible leads do
     count_limit = np.minimum(reachable_count, problem.capacity if problem.effort_kind == "unit" else np.inf)
     short = np.flatnonzero(rules.count_lower > count_limit)
-    for rep in short[:_MAX_NAMED].tolist():
+    for rep in short[:MAX_NAMED].tolist():
         reasons.append(
             f"rep {_plain(problem.rep_ids[rep])!r} must receive at least {rules.count_lower[rep]:g} leads but has only "
             f"{count_limit[rep]:g} eligible leads or room"
@@ -76,7 +77,7 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
 
     reachable_value = np.bincount(allowed_rep, weights=problem.value[allowed_lead], minlength=problem.n_reps)
     poor = np.flatnonzero(rules.value_lower > reachable_value)
-    for rep in poor[:_MAX_NAMED].tolist():
+    for rep in poor[:MAX_NAMED].tolist():
         reasons.append(
             f"rep {_plain(problem.rep_ids[rep])!r} must receive lead value of at least {rules.value_lower[rep]:g} "
             f"but its eligible leads are worth {reachable_value[rep]:g} in all"
@@ -89,7 +90,7 @@ def diagnose(problem: Problem, rules: Rules) -> list[str]:
         forced_value = float(problem.value[must].sum())
         if starved.size and forced_value > 0:
             reasons.append(
-                f"FairShare({fair.tolerance:g}) gives rep {_names(problem.rep_ids[starved].tolist())} a positive "
+                f"FairShare({fair.tolerance:g}) gives rep {named_list(problem.rep_ids[starved].tolist())} a positive "
                 "share of the value, but no eligible lead of positive value, while leads that must be assigned "
                 f"carry value {forced_value:g}"
             )

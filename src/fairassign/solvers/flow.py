@@ -62,6 +62,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..diagnosis import MAX_NAMED, named_list
 from ..problem import Problem
 from ..result import Status
 from ..rules import Rules
@@ -69,8 +70,6 @@ from .base import Solver, SolveRequest, SolverOutput, register
 
 __all__ = ["FlowSolver", "IntegerCosts", "cost_limit", "integer_costs", "rep_room"]
 
-#: leads or reps named in one diagnosis sentence
-_MAX_NAMED = 5
 #: floats hold every integer up to here exactly
 _FLOAT_EXACT = 2**53
 
@@ -173,13 +172,8 @@ def _plain(identifier: Any) -> Any:
     return identifier.item() if isinstance(identifier, np.generic) else identifier
 
 
-def _names(ids: list[Any]) -> str:
-    shown = ", ".join(repr(identifier) for identifier in ids[:_MAX_NAMED])
-    return shown + (f" and {len(ids) - _MAX_NAMED} more" if len(ids) > _MAX_NAMED else "")
-
-
 def _leads_phrase(ids: list[Any]) -> str:
-    return ("lead " if len(ids) == 1 else "leads ") + _names(ids)
+    return ("lead " if len(ids) == 1 else "leads ") + named_list(ids)
 
 
 @dataclass(frozen=True)
@@ -204,7 +198,7 @@ def _unplaceable(problem: Problem, rules: Rules, room: NDArray[np.int64]) -> tup
     forced_lead = must & (degree == 1)
     pairs = np.flatnonzero(rules.allowed & forced_lead[problem.pair_lead]).astype(np.int64)
     count = np.bincount(problem.pair_rep[pairs], minlength=problem.n_reps).astype(np.int64)
-    for rep in np.flatnonzero(count > room)[:_MAX_NAMED].tolist():
+    for rep in np.flatnonzero(count > room)[:MAX_NAMED].tolist():
         ids = problem.lead_ids[problem.pair_lead[pairs[problem.pair_rep[pairs] == rep]]].tolist()
         reasons.append(
             f"{_leads_phrase(ids)} must go to rep {_plain(problem.rep_ids[rep])!r} (pinned there, or it is their only "
@@ -251,7 +245,7 @@ def _must_diagnosis(problem: Problem, lead: NDArray[np.int64], rep: NDArray[np.i
     space = int(room[side_reps].sum())
     them = "it" if len(lead_ids) == 1 else "them"
     # every lead in the network has a rep, and uncapacitated arcs put its reps on the source side
-    reps = f"rep {_names(rep_ids)} is" if len(rep_ids) == 1 else f"reps {_names(rep_ids)} are"
+    reps = f"rep {named_list(rep_ids)} is" if len(rep_ids) == 1 else f"reps {named_list(rep_ids)} are"
     return [
         f"{_leads_phrase(lead_ids)} must be assigned, but the only {reps} eligible for {them}, with room for "
         f"{space} of these {len(lead_ids)} leads (capacity, count caps and pinned leads counted): {total}"
