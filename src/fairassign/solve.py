@@ -59,7 +59,7 @@ def _request(problem: Problem, objective: Any, time_limit: Any, seed: Any, hint:
 
 def solve(
     problem: Problem,
-    constraints: Iterable[Constraint] = (),
+    constraints: Iterable[Constraint] | Constraint = (),
     *,
     solver: str = "auto",
     objective: str = "lexicographic",
