@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 from .errors import InfeasibleError, NoSolutionError, SolveError
 
 if TYPE_CHECKING:
+    from .constraints import Constraint
     from .problem import Problem
     from .verify import Violation
 
@@ -92,6 +93,8 @@ class Result:
         Why the batch is INFEASIBLE or unsolved, in words.
     problem : Problem
         The batch solved (for ids and explanations).
+    constraints : tuple of Constraint
+        The rules the batch was solved under, as given (for explanations and audit records).
     """
 
     rep_of: NDArray[np.int64]
@@ -109,6 +112,7 @@ class Result:
     violations: tuple[Violation, ...]
     diagnosis: tuple[str, ...]
     problem: Problem = field(repr=False)
+    constraints: tuple[Constraint, ...] = field(default=(), repr=False)
 
     def raise_for_status(self) -> Result:
         """Return ``self`` when it holds a rule-keeping assignment, else raise.

@@ -209,4 +209,5 @@ def assemble(problem: Problem, rules: Rules, output: SolverOutput, solver: str, 
         violations=violations,
         diagnosis=output.diagnosis,
         problem=problem,
+        constraints=rules.constraints,
     )
