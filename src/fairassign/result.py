@@ -13,10 +13,11 @@ from .errors import InfeasibleError, NoSolutionError, SolveError
 
 if TYPE_CHECKING:
     from .constraints import Constraint
+    from .explain import Explanation
     from .problem import Problem
     from .verify import Violation
 
-__all__ = ["Status", "Result", "relative_gap"]
+__all__ = ["Status", "Result", "SolveSettings", "relative_gap"]
 
 
 class Status(enum.Enum):
@@ -62,6 +63,31 @@ def relative_gap(objective: float, bound: float | None) -> float | None:
 
 
 @dataclass(frozen=True, eq=False)
+class SolveSettings:
+    """The parameters a result was solved with, as the caller asked (for audit records and replay).
+
+    Attributes
+    ----------
+    solver : str
+        The name asked for (``"auto"``, a backend or a strategy name); ``Result.solver`` says
+        which backend actually ran.
+    objective : str
+    time_limit : float or None
+    seed : int
+    rel_gap : float
+    hint : int64 (n_leads,) or None
+        The warm start given, in ``rep_of`` form.
+    """
+
+    solver: str
+    objective: str = "lexicographic"
+    time_limit: float | None = None
+    seed: int = 0
+    rel_gap: float = 1e-4
+    hint: NDArray[np.int64] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, eq=False)
 class Result:
     r"""One routing decision and everything needed to trust it.
 
@@ -95,6 +121,8 @@ class Result:
         The batch solved (for ids and explanations).
     constraints : tuple of Constraint
         The rules the batch was solved under, as given (for explanations and audit records).
+    settings : SolveSettings or None
+        The parameters of the call that produced it; None where the caller did not record them.
     """
 
     rep_of: NDArray[np.int64]
@@ -113,6 +141,7 @@ class Result:
     diagnosis: tuple[str, ...]
     problem: Problem = field(repr=False)
     constraints: tuple[Constraint, ...] = field(default=(), repr=False)
+    settings: SolveSettings | None = field(default=None, repr=False)
 
     def raise_for_status(self) -> Result:
         """Return ``self`` when it holds a rule-keeping assignment, else raise.
@@ -135,6 +164,12 @@ class Result:
             raise NoSolutionError(f"solver {self.solver!r} found no feasible assignment: {details}")
         broken = "; ".join(v.message for v in self.violations[:5])
         raise SolveError(f"solver {self.solver!r} returned an assignment that breaks rules: {broken}")
+
+    def explain(self, lead: Any = None, *, position: int | None = None) -> Explanation:
+        """Why ``lead`` (an entry of ``problem.lead_ids``) went where it did; see :func:`fairassign.explain.explain`."""
+        from .explain import explain
+
+        return explain(self, lead, position=position)
 
     @property
     def assigned(self) -> NDArray[np.bool_]:

@@ -16,7 +16,7 @@ from .constraints import Constraint
 from .diagnosis import diagnose
 from .errors import ValidationError
 from .problem import Problem
-from .result import Result, Status, relative_gap
+from .result import Result, SolveSettings, Status, relative_gap
 from .rules import Rules, bind
 from .solvers import get_solver, solve_auto
 from .solvers.base import Solver, SolveRequest, SolverOutput
@@ -121,7 +121,9 @@ def solve(
     else:
         output = prepared.backend.solve(problem, rules, request)
         name, why = solver, "chosen by the caller"
-    return assemble(problem, rules, output, name, why, started)
+    settings = SolveSettings(solver=solver, objective=request.objective, time_limit=request.time_limit,
+                             seed=request.seed, rel_gap=request.rel_gap, hint=request.hint)
+    return assemble(problem, rules, output, name, why, started, settings=settings)
 
 
 @dataclass(frozen=True, eq=False)
@@ -164,8 +166,11 @@ def prepare(problem: Any, constraints: Iterable[Constraint] | Constraint, solver
 
 
 def assemble(problem: Problem, rules: Rules, output: SolverOutput, solver: str, why: str,
-             started: float) -> Result:
-    """Measure a backend's answer, verify it independently, and wrap it in a :class:`Result`."""
+             started: float, *, settings: SolveSettings | None = None) -> Result:
+    """Measure a backend's answer, verify it independently, and wrap it in a :class:`Result`.
+
+    ``settings`` (the call's parameters) is kept on the result for audit records and replay.
+    """
     status = output.status
     rep_of = np.asarray(output.rep_of, dtype=np.int64).copy()
     if not status.has_solution:
@@ -210,4 +215,5 @@ def assemble(problem: Problem, rules: Rules, output: SolverOutput, solver: str, 
         diagnosis=output.diagnosis,
         problem=problem,
         constraints=rules.constraints,
+        settings=settings,
     )
