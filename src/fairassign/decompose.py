@@ -21,9 +21,10 @@ up for another, since :math:`c_k \le M_k`); among those, the score is maximal if
 block's score is maximal at :math:`M_k`. So solving each block lexicographically and putting
 the answers side by side is the lexicographic optimum of the batch.
 
-FairShare couples every rep through the total assigned value :math:`V`, so a batch with a
-FairShare is not split: :func:`blocks` returns it as one block (documented, not an error, so
-:func:`solve_blocks` still answers it, with no parallelism). The same holds for a batch whose
+FairShare couples every rep through the total assigned value :math:`V`, so :func:`blocks`
+returns a batch with a FairShare as one block. :func:`solve_blocks` still splits it: it
+broadcasts :math:`V` to the blocks as per-rep value bands (exact when every lead must be
+assigned, an estimate with a repair step otherwise; see :mod:`fairassign.coupling`). The same holds for a batch whose
 rules contradict each other (a pin on an ineligible or forbidden pair), so that its diagnosis
 is the one :func:`fairassign.solve` gives.
 """
@@ -33,7 +34,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -41,7 +42,8 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import connected_components
 
-from .constraints import Constraint, CountBand, Forbid, Pin, ValueBand
+from .constraints import Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
+from .coupling import CoupledPlan, band_constraints, coupling_supported, finish_coupled, plan_coupled
 from .errors import ValidationError
 from .problem import Problem
 from .result import Result, Status
@@ -344,6 +346,11 @@ def solve_blocks(
     time_limit : float, optional
         Seconds *per block*.
 
+    A :class:`FairShare` is split too (:mod:`fairassign.coupling`): under
+    :class:`AssignAll` exactly, as per-rep value bands of the known total value; otherwise
+    on a sampled estimate of it, followed by a repair on the whole batch and a Lagrangian
+    bound (status FEASIBLE at best). ``reason`` says which.
+
     Returns
     -------
     Result
@@ -371,24 +378,50 @@ def solve_blocks(
     if prepared.infeasible is not None:  # the same answer as fa.solve, found before splitting
         return assemble(problem, rules, prepared.infeasible, solver, "infeasibility found before solving", started)
 
+    coupled: CoupledPlan | None = None
     parts = blocks(problem, given, max_blocks=max_blocks)
+    if len(parts) == 1 and rules.fair and not rules.conflicts and coupling_supported(given):
+        # a fair share alone kept the batch whole: split the rest and broadcast its total value as bands
+        rest = tuple(rule for rule in given if not isinstance(rule, FairShare))
+        split = blocks(problem, rest, max_blocks=max_blocks)
+        if len(split) > 1:
+            coupled = plan_coupled(problem, rules, request)
+            bands = band_constraints(rules, coupled.total_value)
+            parts = [replace(block, constraints=block.constraints + tuple(_restrict_band(band, block.reps)
+                                                                          for band in bands))
+                     for block in split]
     pool: Executor = _InProcess() if executor is None else executor
+    options: dict[str, Any] = {"solver": solver, "objective": objective, "time_limit": request.time_limit,
+                               "seed": request.seed, "rel_gap": request.rel_gap}
     futures = []
     for block in parts:
-        options: dict[str, Any] = {"solver": solver, "objective": objective, "time_limit": request.time_limit,
-                                   "seed": request.seed, "rel_gap": request.rel_gap}
+        block_options = dict(options)
         if request.hint is not None:
             local = np.full(problem.n_reps, -1, np.int64)
             local[block.reps] = np.arange(block.reps.size)
             wanted = request.hint[block.leads]
-            options["hint"] = np.where(wanted >= 0, local[np.maximum(wanted, 0)], -1)
-        futures.append(pool.submit(_solve_block, block.problem, block.constraints, options))
+            block_options["hint"] = np.where(wanted >= 0, local[np.maximum(wanted, 0)], -1)
+        futures.append(pool.submit(_solve_block, block.problem, block.constraints, block_options))
     outcomes: list[_Outcome] = [future.result() for future in futures]
-    return _combine(problem, rules, parts, outcomes, request.objective, started)
+    output, notes = _combine(problem, rules, parts, outcomes, request.objective)
+    names = list(dict.fromkeys(outcome.solver for outcome in outcomes))
+    if coupled is not None:
+        def whole() -> SolverOutput:
+            result = solve(problem, given, **options, hint=request.hint)
+            names[:] = [result.solver]
+            return SolverOutput(rep_of=np.asarray(result.rep_of), status=result.status, bound=result.bound,
+                                diagnosis=result.diagnosis)
+
+        output, more = finish_coupled(problem, rules, request, output.rep_of, output.status, output.bound,
+                                      coupled, whole)
+        notes += more
+    why = "; ".join([*notes, _summary([outcome.reason for outcome in outcomes])])
+    return assemble(problem, rules, output, "+".join(names), why, started)
 
 
-def _combine(problem: Problem, rules: Rules, parts: list[Block], outcomes: list[_Outcome], objective: str,
-             started: float) -> Result:
+def _combine(problem: Problem, rules: Rules, parts: list[Block], outcomes: list[_Outcome],
+             objective: str) -> tuple[SolverOutput, list[str]]:
+    """The blocks' answers side by side, the worst status, the summed bound where it holds, and notes."""
     rep_of = np.full(problem.n_leads, -1, np.int64)
     for block, outcome in zip(parts, outcomes, strict=True):
         chosen = outcome.rep_of >= 0
@@ -415,7 +448,4 @@ def _combine(problem: Problem, rules: Rules, parts: list[Block], outcomes: list[
         # let the verifier on the whole batch name what the block's answer broke
         status = Status.FEASIBLE
         notes.append("a block's answer broke a rule")
-    output = SolverOutput(rep_of=rep_of, status=status, bound=bound, diagnosis=diagnosis)
-    names = list(dict.fromkeys(outcome.solver for outcome in outcomes))
-    why = "; ".join([*notes, _summary([outcome.reason for outcome in outcomes])])
-    return assemble(problem, rules, output, "+".join(names), why, started)
+    return SolverOutput(rep_of=rep_of, status=status, bound=bound, diagnosis=diagnosis), notes
