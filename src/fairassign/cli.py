@@ -20,7 +20,7 @@ from typing import TextIO
 import numpy as np
 from numpy.typing import NDArray
 
-from . import __version__
+from . import __version__, baselines
 from .constraints import AssignAll, Constraint, FairShare
 from .datasets import Batch, load_example
 from .metrics import Metrics, metrics
@@ -44,6 +44,7 @@ def round_robin(problem: Problem) -> NDArray[np.int64]:
     lead and skips reps that are not a candidate for the lead or lack the room for its effort.
     A lead no rep can take stays unassigned. Capacity and eligibility always hold; count,
     value and fairness rules are not looked at, which is the point of the comparison.
+    It is :func:`fairassign.baselines.round_robin` with every pair allowed.
 
     Examples
     --------
@@ -52,25 +53,7 @@ def round_robin(problem: Problem) -> NDArray[np.int64]:
     >>> round_robin(problem).tolist()
     [0, 1, 0]
     """
-    rep_of = np.full(problem.n_leads, -1, dtype=np.int64)
-    room = problem.capacity.astype(np.float64).copy()
-    turn = 0  # the rep whose turn it is
-    for lead in range(problem.n_leads):
-        pairs = np.arange(problem.lead_start[lead], problem.lead_start[lead + 1])
-        if pairs.size == 0:
-            continue
-        reps = problem.pair_rep[pairs]
-        fits = problem.pair_effort[pairs] <= room[reps] + 1e-9
-        if not fits.any():
-            continue
-        # first candidate at or after `turn`, going round
-        distance = (reps[fits] - turn) % problem.n_reps
-        k = int(np.argmin(distance))
-        pair, rep = int(pairs[fits][k]), int(reps[fits][k])
-        rep_of[lead] = rep
-        room[rep] -= problem.pair_effort[pair]
-        turn = (rep + 1) % problem.n_reps
-    return rep_of
+    return baselines.round_robin(problem)
 
 
 @dataclass(frozen=True)
