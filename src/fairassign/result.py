@@ -33,7 +33,9 @@ class Status(enum.Enum):
         Nothing feasible was found (time ran out, or a heuristic gave up); ``rep_of`` is all -1.
     INVALID
         The solver's answer broke a rule that the independent verifier checks; ``violations``
-        lists them. This is a bug in fairassign or a solver: please report it.
+        lists them. From a solver this is a bug in fairassign or the solver: please report it.
+        A baseline strategy (:mod:`fairassign.strategies`) ignores fairness rules by design, so
+        it gets INVALID whenever its answer breaks one; that is the measurement, not a bug.
     """
 
     OPTIMAL = "optimal"
