@@ -26,6 +26,7 @@ from .problem import Problem
 from .result import Result, Status
 from .solve import solve
 from .solvers import solver_names
+from .sweep import sweep
 from .verify import Violation, verify
 
 __version__ = "0.1.0"
@@ -35,6 +36,7 @@ __all__ = [
     "solve",
     "blocks",
     "solve_blocks",
+    "sweep",
     "Block",
     "verify",
     "Result",

@@ -277,13 +277,15 @@ class _Outcome:
     diagnosis: tuple[str, ...]
     solver: str
     reason: str
+    solve_time: float = 0.0
 
 
 def _solve_block(problem: Problem, constraints: tuple[Constraint, ...], options: dict[str, Any]) -> _Outcome:
     """Top level, so process pools and Dask workers can pickle it."""
     result = solve(problem, constraints, **options)
     return _Outcome(rep_of=np.asarray(result.rep_of), status=result.status, bound=result.bound,
-                    diagnosis=result.diagnosis, solver=result.solver, reason=result.reason)
+                    diagnosis=result.diagnosis, solver=result.solver, reason=result.reason,
+                    solve_time=result.solve_time)
 
 
 class _InProcess:
