@@ -151,6 +151,8 @@ def _per_rep(name: str, given: Any, n_reps: int, *, allow_inf: bool) -> NDArray[
 
 def _pick_rotation(reps: NDArray[np.int64], ok: NDArray[np.bool_], position: NDArray[np.float64]) -> int:
     """Index into ``reps`` of the allowed rep with the lowest rotation position (ties: lowest rep)."""
+    if reps.size == 0:
+        return -1
     keys = np.where(ok, position[reps], np.inf)
     k = int(np.argmin(keys))
     return k if np.isfinite(keys[k]) else -1
