@@ -149,21 +149,33 @@ class FairShare(Constraint):
 
     A rep with weight 0 must receive no value. This is the fairness rule of the library.
 
+    With ``received`` (value :math:`P_r` each rep received earlier in the period,
+    :math:`P = \sum_r P_r`) the rule holds over the period instead of today alone:
+
+    .. math:: \left| V_r + P_r - (V + P) \frac{w_r}{W} \right| \le t \, (V + P) \frac{w_r}{W}.
+
+    Every entry point solves it exactly (see :mod:`fairassign.over_time.history`).
+
     Parameters
     ----------
     tolerance : float
         :math:`t \ge 0`; 0.10 keeps every rep within +-10% of its share.
     weight : array_like of shape (n_reps,), optional
         Non-negative weights; default the reps' capacities (which must then be finite).
+    received : array_like of shape (n_reps,), optional
+        Finite values ``>= 0``: lead value each rep already received earlier in the period.
 
     Examples
     --------
     >>> FairShare(0.1).describe()
     'lead value per rep within +-10% of its capacity-weighted share'
+    >>> FairShare(0.1, received=[10.0, 0.0]).describe()
+    'lead value per rep within +-10% of its capacity-weighted share, over the period (value received earlier counted)'
     """
 
     tolerance: float
     weight: Any = field(default=None)
+    received: Any = field(default=None)
 
     def __post_init__(self) -> None:
         try:
@@ -180,10 +192,18 @@ class FairShare(Constraint):
                     f"FairShare.weight must be a 1-D per-rep array of finite numbers >= 0, got {self.weight!r}"
                 )
             object.__setattr__(self, "weight", weight)
+        if self.received is not None:
+            received = _bound("FairShare", "received", self.received)
+            if not isinstance(received, np.ndarray) or np.isinf(received).any():
+                raise ValidationError(
+                    f"FairShare.received must be a 1-D per-rep array of finite numbers >= 0, got {self.received!r}"
+                )
+            object.__setattr__(self, "received", received)
 
     def describe(self) -> str:
         basis = "capacity" if self.weight is None else "weight"
-        return f"lead value per rep within +-{self.tolerance:.0%} of its {basis}-weighted share"
+        period = "" if self.received is None else ", over the period (value received earlier counted)"
+        return f"lead value per rep within +-{self.tolerance:.0%} of its {basis}-weighted share{period}"
 
 
 def _pairs(rule: str, given: Iterable[tuple[Hashable, Hashable]]) -> tuple[tuple[Hashable, Hashable], ...]:

@@ -22,10 +22,16 @@ __all__ = ["Rules", "FairRows", "bind"]
 
 @dataclass(frozen=True)
 class FairRows:
-    """One :class:`FairShare` over a batch: rep r's value must lie in ``[low_r V, high_r V]``."""
+    """One :class:`FairShare` over a batch: rep r's value must lie in ``[low_r V, high_r V]``.
+
+    With ``received`` (value :math:`P_r` given earlier in the period) the rule is
+    ``low_r (V + P) <= V_r + P_r <= high_r (V + P)``. Backends never see such rows:
+    :func:`fairassign.solve` reduces them to plain ones first (:mod:`fairassign.over_time.history`).
+    """
 
     tolerance: float
     share: NDArray[np.float64]  # w_r / W, sums to 1
+    received: NDArray[np.float64] | None = None  # P_r per rep, or None for today's rule
 
     @property
     def low(self) -> NDArray[np.float64]:
@@ -236,4 +242,11 @@ def _fair_rows(problem: Problem, rule: FairShare) -> FairRows:
         raise ValidationError(f"FairShare needs a positive total weight; the {source} of every rep sums to {total:g}")
     share = weight / total
     share.flags.writeable = False
-    return FairRows(tolerance=rule.tolerance, share=share)
+    received = None
+    if rule.received is not None:
+        received = np.asarray(rule.received, dtype=np.float64)
+        if received.shape != (problem.n_reps,):
+            raise ValidationError(
+                f"FairShare.received must have one entry per rep (n_reps={problem.n_reps}), got shape {received.shape}"
+            )
+    return FairRows(tolerance=rule.tolerance, share=share, received=received)

@@ -6,7 +6,7 @@ import math
 import numbers
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -114,6 +114,12 @@ def solve(
     started = time.perf_counter()
     prepared = prepare(problem, constraints, solver, objective, time_limit, seed, hint, rel_gap)
     rules, request = prepared.rules, prepared.request
+    if prepared.infeasible is None and any(fair.received is not None for fair in rules.fair):
+        # a period fair share: solved exactly on a batch with one ghost lead per rep (a late import:
+        # over_time.history imports this module)
+        from .over_time.history import solve_period
+        return solve_period(problem, rules.constraints, solver=solver, objective=objective, request=request,
+                            started=started)
     if prepared.infeasible is not None:
         output, name, why = prepared.infeasible, solver, "infeasibility found before solving"
     elif prepared.backend is None:
@@ -153,7 +159,8 @@ def prepare(problem: Any, constraints: Iterable[Constraint] | Constraint, solver
     request = _request(problem, objective, time_limit, seed, hint, rel_gap)
     backend = None if solver == "auto" else get_solver(solver)
     rules = bind(problem, constraints)
-    reasons = diagnose(problem, rules)
+    # the fair-share checks of diagnose read today's rule; one over the period is left to the solve
+    reasons = diagnose(problem, replace(rules, fair=tuple(fair for fair in rules.fair if fair.received is None)))
     if reasons:
         infeasible = SolverOutput(rep_of=np.full(problem.n_leads, -1, np.int64), status=Status.INFEASIBLE,
                                   diagnosis=tuple(reasons))

@@ -153,15 +153,23 @@ def verify(problem: Problem, result: Result | ArrayLike, constraints: Iterable[C
             band("ValueBand", "lead value", value, constraint.lower, constraint.upper)
         elif isinstance(constraint, FairShare):
             weight = problem.capacity if constraint.weight is None else np.asarray(constraint.weight, np.float64)
-            target = value.sum() * weight / weight.sum()
+            # over a period, what each rep received earlier counts as if it were received today
+            prior = np.zeros(problem.n_reps) if constraint.received is None \
+                else np.asarray(constraint.received, np.float64)
+            if prior.shape != (problem.n_reps,):
+                raise ValidationError(f"FairShare.received must have one entry per rep (n_reps={problem.n_reps}), "
+                                      f"got shape {prior.shape}")
+            held = value + prior
+            target = held.sum() * weight / weight.sum()
             allowed = constraint.tolerance * target
-            deviation = np.abs(value - target)
+            deviation = np.abs(held - target)
             # tolerance scaled by the total, so a rep with a zero share is held to ~0 too
-            slack = rtol * max(value.sum(), 1.0)
+            slack = rtol * max(held.sum(), 1.0)
             for r in np.flatnonzero(deviation - allowed > slack).tolist():
+                period = "" if constraint.received is None else f" over the period ({prior[r]:g} of it earlier)"
                 violations.append(Violation(
                     "FairShare", rep_name(r), float(deviation[r] - allowed[r]),
-                    f"{rep_name(r)} receives lead value {value[r]:g}, outside its fair share "
+                    f"{rep_name(r)} receives lead value {held[r]:g}{period}, outside its fair share "
                     f"{target[r]:g} +- {allowed[r]:g} (by {deviation[r] - allowed[r]:g})"))
         elif isinstance(constraint, Pin | Forbid):
             lead_at = {identifier: i for i, identifier in enumerate(lead_ids)}
