@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import __version__, baselines
+from .commands import solve as solve_command
 from .constraints import AssignAll, Constraint, FairShare
 from .datasets import Batch, load_example
 from .metrics import Metrics, metrics
@@ -319,6 +320,7 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("solvers", help="list the solver backends",
                                   description="List the solver backends and whether they can run here.")
     listing.set_defaults(handler=_solvers)
+    solve_command.add_parser(commands)
     return parser
 
 

@@ -34,7 +34,8 @@ from .problem import Problem
 if TYPE_CHECKING:
     from .result import Result
 
-__all__ = ["Table", "problem_from_frames", "problem_from_tables", "result_to_frame", "as_table"]
+__all__ = ["Table", "problem_from_frames", "problem_from_tables", "result_to_frame", "result_columns", "as_table",
+           "batch_ids"]
 
 #: column names of a pairs table (score and effort per candidate pair)
 PAIR_LEAD, PAIR_REP, PAIR_SCORE, PAIR_EFFORT = "lead_id", "rep_id", "score", "effort"
@@ -353,11 +354,23 @@ def _matrix(name: str, given: Any, shape: tuple[int, int]) -> Any:
 
 
 # --------------------------------------------------------------------------- the builder
+def batch_ids(leads: Table, reps: Table, lead_id: str = "id",
+              rep_id: str = "id") -> tuple[NDArray[Any], NDArray[Any]]:
+    """Lead and rep ids, checked: present, unique, and at least one of each (no empty batch)."""
+    lead_ids = leads.ids(lead_id, "lead id")
+    rep_ids = reps.ids(rep_id, "rep id")
+    if lead_ids.size == 0:
+        raise ValidationError(f"{leads.name} has no rows: an empty batch has no lead to assign")
+    if rep_ids.size == 0:
+        raise ValidationError(f"{reps.name} has no rows: a batch needs at least one rep")
+    return lead_ids, rep_ids
+
+
 def problem_from_tables(
     leads: Table,
     reps: Table,
     *,
-    score: str | ScoreFunction | Table,
+    score: str | ScoreFunction | Table | Any,
     pairs: Table | None = None,
     lead_id: str = "id",
     rep_id: str = "id",
@@ -368,15 +381,11 @@ def problem_from_tables(
 ) -> Problem:
     """:func:`problem_from_frames` on :class:`Table` objects (frames, CSV files, mappings alike).
 
-    ``capacity``, ``value`` and ``effort`` may also be arrays already read (the rules file
-    computes them); ``eligible`` may also be a dense or sparse boolean matrix.
+    ``score`` may also be a dense or sparse ``(n_leads, n_reps)`` matrix; ``capacity``,
+    ``value`` and ``effort`` may also be arrays already read (the rules file computes them);
+    ``eligible`` may also be a dense or sparse boolean matrix.
     """
-    lead_ids = leads.ids(lead_id, "lead id")
-    rep_ids = reps.ids(rep_id, "rep id")
-    if lead_ids.size == 0:
-        raise ValidationError(f"{leads.name} has no rows: an empty batch has no lead to assign")
-    if rep_ids.size == 0:
-        raise ValidationError(f"{reps.name} has no rows: a batch needs at least one rep")
+    lead_ids, rep_ids = batch_ids(leads, reps, lead_id, rep_id)
     shape = (int(lead_ids.size), int(rep_ids.size))
 
     if isinstance(capacity, str):
@@ -403,6 +412,8 @@ def problem_from_tables(
                 )
             pair_effort = sp.csr_array(sp.coo_array(
                 (pairs.numbers(PAIR_EFFORT, "effort of each pair"), (rows, cols)), shape=shape))
+    elif sp.issparse(score) or isinstance(score, np.ndarray):
+        matrix = _matrix("score", score, shape)
     elif isinstance(score, str):
         per_lead = leads.numbers(score, "score of each lead", nonnegative=False)
         matrix = np.broadcast_to(per_lead[:, None], shape)
@@ -530,7 +541,8 @@ def problem_from_frames(
 def result_columns(result: Result, explain: bool = False) -> dict[str, list[Any]]:
     """``lead_id``, ``rep_id`` (None when unassigned), ``score`` (None when unassigned), ``explanation``.
 
-    The explanation column (one line of text per lead) is there only with ``explain=True``.
+    The explanation column (``Result.explain(lead).text()`` on one line, its lines joined by
+    `` | ``) is there only with ``explain=True``.
     """
     records = result.to_records()
     columns: dict[str, list[Any]] = {
@@ -547,7 +559,8 @@ def result_columns(result: Result, explain: bool = False) -> dict[str, list[Any]
 
 
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    """A multi-line explanation as one cell: its lines joined by `` | `` (split on it to get them back)."""
+    return " | ".join(" ".join(line.split()) for line in text.splitlines() if line.strip())
 
 
 def result_to_frame(result: Result, like: Any, *, explain: bool = False) -> Any:
