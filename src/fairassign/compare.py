@@ -39,19 +39,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from .baselines import BASELINES
 from .constraints import Constraint, FairShare
 from .errors import MissingDependencyError, ValidationError
 from .metrics import metrics
 from .problem import Problem
 from .result import Result, Status
+from .strategies import OPTIMISER, run_strategy, strategy_names
 
 if TYPE_CHECKING:
     import pandas
 
 __all__ = ["Row", "Comparison", "compare", "uplift", "default_strategies", "expected_value_per_pair"]
 
-#: the name of the optimiser among the strategies
-OPTIMISER = "fairassign"
 #: longest violation or error text kept in a row
 _TEXT = 120
 
@@ -222,51 +222,19 @@ class Comparison:
         return f"Comparison(strategies={self.strategies!r}, constraints={self.constraints!r})"
 
 
-# --- DEVELOPMENT FALLBACK: remove once fairassign.strategies lands -----------------------
-def _strategies_module() -> Any:
-    try:
-        from . import strategies
-        return strategies
-    except ImportError:
-        import types
-
-        from .cli import round_robin
-        from .solve import solve
-        from .solvers import solver_names
-        from .verify import verify
-
-        def run_strategy(name: str, problem: Problem, constraints: Any = (), *, seed: int = 0,
-                         time_limit: float | None = None, **options: Any) -> Result:
-            if name == "round-robin":
-                base = solve(problem, [], solver="greedy", seed=seed)
-                rep_of = round_robin(problem)
-                broken = tuple(verify(problem, rep_of, constraints))
-                from dataclasses import replace
-                return replace(base, rep_of=rep_of, status=Status.INVALID if broken else Status.FEASIBLE,
-                               violations=broken, solver="round-robin", objective=problem.total_score(rep_of),
-                               n_assigned=int((rep_of >= 0).sum()), constraints=tuple(constraints))
-            return solve(problem, constraints, solver="auto" if name == "fairassign" else name, seed=seed,
-                         time_limit=time_limit, **options)
-
-        return types.SimpleNamespace(run_strategy=run_strategy,
-                                     strategy_names=lambda: ("fairassign", "round-robin", *solver_names()))
-# --- END DEVELOPMENT FALLBACK -----------------------------------------------------------
-
-
 def default_strategies() -> tuple[str, ...]:
-    """``"fairassign"`` followed by every baseline of :mod:`fairassign.strategies`."""
-    from .solvers import solver_names
-    strategy_names = _strategies_module().strategy_names
+    """``"fairassign"`` followed by every baseline of :mod:`fairassign.baselines`.
 
-    backends = set(solver_names()) | {"auto", OPTIMISER}
-    return (OPTIMISER, *(name for name in strategy_names() if name not in backends))
+    Examples
+    --------
+    >>> default_strategies()
+    ('fairassign', 'round-robin', 'weighted-round-robin', 'load-balancing', 'territory', 'points', 'cherry-picking')
+    """
+    return (OPTIMISER, *BASELINES)
 
 
 def _known_strategies() -> tuple[str, ...]:
-    from .solvers import solver_names
-    strategy_names = _strategies_module().strategy_names
-
-    return tuple(dict.fromkeys((*strategy_names(), OPTIMISER, *solver_names())))
+    return (*strategy_names(), "auto")
 
 
 def expected_value_per_pair(problem: Problem, expected_value: ArrayLike | None) -> NDArray[np.float64]:
@@ -423,8 +391,6 @@ def measure(problem: Problem, strategy: str, result: Result, seconds: float, per
 def run_one(name: str, problem: Problem, constraints: tuple[Constraint, ...], seed: int,
             time_limit: float | None, options: Mapping[str, Any]) -> tuple[Result | None, float, str]:
     """Run one strategy; return its result (None when it raised), seconds and error text."""
-    run_strategy = _strategies_module().run_strategy
-
     started = time.perf_counter()
     try:
         result = run_strategy(name, problem, constraints, seed=seed, time_limit=time_limit, **options)
