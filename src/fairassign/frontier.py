@@ -476,12 +476,12 @@ def plot_frontier(frontier: Frontier, path: str | PathLike[str] | None = None, a
             from matplotlib.backends.backend_agg import FigureCanvasAgg
             from matplotlib.figure import Figure
 
-            figure = Figure(figsize=(8.0, 5.0), layout="constrained")
+            figure = Figure(figsize=(9.0, 5.0), layout="constrained")
             FigureCanvasAgg(figure)
         else:
             import matplotlib.pyplot as plt
 
-            figure = plt.figure(figsize=(8.0, 5.0), layout="constrained")
+            figure = plt.figure(figsize=(9.0, 5.0), layout="constrained")
         ax = figure.add_subplot()
     else:
         figure = ax.figure
@@ -494,22 +494,23 @@ def plot_frontier(frontier: Frontier, path: str | PathLike[str] | None = None, a
         x = [100.0 * point.max_share_deviation for point in sweep]  # type: ignore[operator]
         y = [point.expected_value for point in sweep]
         ax.plot(x, y, marker="o", color="tab:blue", label=f"fairassign, {frontier.rule} tolerance swept")
-        for point, xi, yi in zip(sweep, x, y, strict=True):
-            ax.annotate(point.label, (xi, yi), textcoords="offset points", xytext=(4, 4), fontsize=7,
-                        color="tab:blue")
+        for k, (point, xi, yi) in enumerate(zip(sweep, x, y, strict=True)):
+            # alternate above and below: the tight tolerances crowd together on the left
+            ax.annotate(point.label, (xi, yi), textcoords="offset points", xytext=(5, 4 if k % 2 else -10),
+                        fontsize=7, color="tab:blue")
     markers = "sD^vP*Xph"
     for k, point in enumerate(point for point in frontier.baselines if plottable(point)):
         xb = 100.0 * point.max_share_deviation  # type: ignore[operator]
         ax.scatter([xb], [point.expected_value], marker=markers[k % len(markers)], s=50, zorder=3,
                    label=point.label)
-        ax.annotate(point.label, (xb, point.expected_value), textcoords="offset points",  # type: ignore[arg-type]
-                    xytext=(4, -10), fontsize=7)
     ax.set_xlabel("max deviation from fair share (%)  - fairer to the left")
     ax.set_ylabel("total expected value")
     ax.set_title("Price of fairness: value against fairness")
     ax.grid(True, alpha=0.3)
+    ax.yaxis.set_major_formatter("{x:,.0f}")
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(fontsize=7, loc="best")
+        # outside the axes, so it never hides a point
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     if path is not None:
         figure.savefig(path, dpi=120)
     return ax
