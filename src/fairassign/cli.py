@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from . import __version__, baselines
+from .commands import compare as compare_command
 from .commands import solve as solve_command
 from .constraints import AssignAll, Constraint, FairShare
 from .datasets import Batch, load_example
@@ -321,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                                   description="List the solver backends and whether they can run here.")
     listing.set_defaults(handler=_solvers)
     solve_command.add_parser(commands)
+    compare_command.add_parser(commands)
     return parser
 
 
