@@ -525,8 +525,17 @@ def problem_from_frames(
         pair_table = None if pairs is None else as_table(pairs, "pairs")
     elif callable(score):
         score_arg = score
+    elif sp.issparse(score) or isinstance(score, np.ndarray):
+        score_arg = score
     else:
-        score_arg = as_table(score, "pairs")
+        try:
+            score_arg = as_table(score, "pairs")
+        except ValidationError:
+            raise ValidationError(
+                "score must be a column name, a callable(leads_columns, reps_columns), a (n_leads, n_reps) "
+                f"matrix or a pairs frame with columns {PAIR_LEAD!r}, {PAIR_REP!r}, {PAIR_SCORE!r}; "
+                f"got {type(score).__name__}"
+            ) from None
     eligible_arg: Any = eligible
     if eligible is not None and not callable(eligible) and not sp.issparse(eligible) \
             and not isinstance(eligible, np.ndarray | list):

@@ -148,9 +148,9 @@ def assignment_rows(result: Result, explain: bool) -> tuple[list[str], list[list
 class _Progress:
     """One line per phase on stderr, and a heartbeat while the solver runs."""
 
-    def __init__(self, stream: TextIO | None, interval: float = HEARTBEAT) -> None:
+    def __init__(self, stream: TextIO | None, interval: float | None = None) -> None:
         self.stream = stream
-        self.interval = interval
+        self.interval = HEARTBEAT if interval is None else interval
         self.started = time.perf_counter()
 
     def say(self, text: str) -> None:
