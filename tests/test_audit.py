@@ -1,0 +1,308 @@
+"""Audit records: rules and batches round-trip, JSON lines read back, replay reproduces bit for bit."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fairassign as fa
+from fairassign.audit import (
+    AuditRecord,
+    constraint_from_dict,
+    constraint_to_dict,
+    constraints_digest,
+    input_digest,
+    problem_digest,
+    problem_from_dict,
+    problem_to_dict,
+    read_jsonl,
+    record,
+    replay,
+    write_jsonl,
+)
+from fairassign.rules import bind
+from fairassign.solve import assemble
+from fairassign.solvers.base import SolverOutput
+from fairassign.strategies import run_strategy
+from strategies import cases
+
+INF = np.inf
+
+
+@pytest.fixture
+def batch() -> fa.Problem:
+    return fa.datasets.load_example().problem
+
+
+#: feasible on the example batch (every backend assigns all 60 leads)
+RULES = (fa.AssignAll(), fa.CountBand(upper=[20, 20, 60, 20, 20, INF]), fa.FairShare(0.5),
+         fa.Forbid([("L-003", "Chen")]), fa.Pin([("L-002", "Femi")]))
+
+
+def unit_problem(rng: np.random.Generator, n_leads: int = 30, n_reps: int = 5) -> fa.Problem:
+    score = np.round(rng.normal(size=(n_leads, n_reps)), 3)
+    score[rng.random(score.shape) < 0.3] = np.nan
+    return fa.Problem(score=score, capacity=rng.integers(3, 9, size=n_reps),
+                      lead_ids=[f"lead-{i}" for i in range(n_leads)], rep_ids=[f"rep-{r}" for r in range(n_reps)])
+
+
+# ------------------------------------------------------------------------------------------- round trips
+@pytest.mark.parametrize("constraint", [
+    fa.AssignAll(),
+    fa.CountBand(lower=1, upper=7),
+    fa.CountBand(upper=[2.0, INF, 0.0]),
+    fa.ValueBand(lower=[0.1, 0.2, 1.0 / 3.0], upper=None),
+    fa.ValueBand(upper=5000),
+    fa.FairShare(0.1),
+    fa.FairShare(1.0 / 3.0, weight=[0.5, 1.0 / 7.0, 2.0]),
+    fa.Pin([("L-1", "R-2"), (3, 4), (("north", 1), 2.5)]),
+    fa.Forbid([(0, 1), (2, 1)]),
+])
+def test_every_constraint_round_trips_exactly(constraint: fa.Constraint) -> None:
+    data = json.loads(json.dumps(constraint_to_dict(constraint), allow_nan=False))
+    back = constraint_from_dict(data)
+    assert type(back) is type(constraint)
+    for item in dataclasses.fields(constraint):
+        mine, theirs = getattr(constraint, item.name), getattr(back, item.name)
+        if isinstance(mine, np.ndarray):
+            assert isinstance(theirs, np.ndarray) and mine.tobytes() == theirs.tobytes()
+        else:
+            assert mine == theirs and type(mine) is type(theirs)
+    assert constraints_digest([back]) == constraints_digest([constraint])
+
+
+def test_constraint_digest_sees_every_change() -> None:
+    base = constraints_digest([fa.FairShare(0.1)])
+    assert constraints_digest([fa.FairShare(0.1 + 1e-18)]) == base  # the same double
+    assert constraints_digest([fa.FairShare(0.1000000001)]) != base
+    assert constraints_digest([fa.FairShare(0.1), fa.AssignAll()]) != constraints_digest(
+        [fa.AssignAll(), fa.FairShare(0.1)])
+
+
+@pytest.mark.parametrize("bad", [{"type": "CountBnd", "upper": 1}, {"type": "CountBand", "uper": 1, "lower": None},
+                                 {"type": "Pin", "pairs": [["a"]]}, {"type": "FairShare", "tolerance": "x",
+                                                                     "weight": None}])
+def test_bad_constraint_dict_is_a_clear_error(bad: dict) -> None:
+    with pytest.raises(fa.ValidationError):
+        constraint_from_dict(bad)
+
+
+@pytest.mark.parametrize("effort", ["unit", "lead", "pair"])
+def test_problem_round_trips_with_the_same_digest(effort: str, rng: np.random.Generator) -> None:
+    score = rng.normal(size=(7, 3))
+    score[rng.random(score.shape) < 0.3] = np.nan
+    score[0, 0] = 0.0  # a stored zero stays a candidate
+    effort_arg = {"unit": None, "lead": rng.choice([0.5, 1.0, 2.0], size=7),
+                  "pair": rng.choice([0.5, 1.0, 2.0], size=(7, 3))}[effort]
+    problem = fa.Problem(score, capacity=[3.0, INF, 2.5], effort=effort_arg, value=rng.random(7),
+                         lead_ids=[f"L{i}" for i in range(7)], rep_ids=[10, 20, 30])
+    back = problem_from_dict(json.loads(json.dumps(problem_to_dict(problem), allow_nan=False)))
+    assert problem_digest(back) == problem_digest(problem)
+    assert back.effort_kind == problem.effort_kind and back.rep_ids.tolist() == [10, 20, 30]
+
+
+def test_problem_digest_sees_every_change(batch: fa.Problem) -> None:
+    base = problem_digest(batch)
+    assert problem_digest(fa.datasets.load_example().problem) == base
+    changed_value = fa.Problem(sp.coo_array((batch.pair_score, (batch.pair_lead, batch.pair_rep)), shape=batch.shape),
+                               capacity=batch.capacity, effort=batch.lead_effort, value=batch.value * 1.000001,
+                               lead_ids=batch.lead_ids, rep_ids=batch.rep_ids)
+    assert problem_digest(changed_value) != base
+    relabelled = fa.Problem([[1.0]], capacity=[1], lead_ids=["a"], rep_ids=["x"])
+    assert problem_digest(relabelled) != problem_digest(fa.Problem([[1.0]], capacity=[1], lead_ids=["b"],
+                                                                   rep_ids=["x"]))
+    assert problem_digest(fa.Problem([[1.0]], capacity=[1], lead_ids=[1])) != problem_digest(
+        fa.Problem([[1.0]], capacity=[1], lead_ids=["1"]))
+
+
+# ------------------------------------------------------------------------------------------- records
+def test_record_fields(batch: fa.Problem) -> None:
+    result = fa.solve(batch, RULES, solver="cpsat", seed=7, time_limit=30)
+    assert result.status is fa.Status.OPTIMAL
+    entry = record(result)
+    assert entry.solver_requested == "cpsat" and entry.solver_used == "cpsat"
+    assert entry.parameters == dataclasses.replace(entry.parameters, objective="lexicographic", time_limit=30.0,
+                                                   seed=7, rel_gap=1e-4, hint_digest=None)
+    assert entry.input_digest == input_digest(batch, RULES)
+    assert entry.status == result.status.value and entry.objective == result.objective
+    assert entry.bound == result.bound and entry.n_assigned == result.n_assigned
+    assert entry.assignment() == result.assignment()
+    assert [lead for lead, _ in entry.decisions] == batch.lead_ids.tolist()
+    for package in ("fairassign", "ortools", "pulp", "highspy"):
+        assert entry.versions[package]
+    assert datetime.fromisoformat(entry.timestamp).utcoffset() == UTC.utcoffset(None)
+    assert entry.rules()[3] == RULES[3]
+    line = entry.to_json()
+    assert "\n" not in line
+    back = AuditRecord.from_dict(json.loads(line))
+    assert back.to_dict() == entry.to_dict()
+
+
+def test_record_of_a_result_without_settings_takes_overrides() -> None:
+    problem = fa.Problem([[1.0, 2.0]], capacity=[1, 1])
+    rules = bind(problem, ())
+    output = SolverOutput(rep_of=np.array([1]), status=fa.Status.FEASIBLE)
+    result = assemble(problem, rules, output, "greedy", "by hand", time.perf_counter())
+    assert result.settings is None
+    entry = record(result, seed=4, objective="score")
+    assert (entry.solver_requested, entry.parameters.seed, entry.parameters.objective) == ("greedy", 4, "score")
+
+
+@pytest.mark.parametrize("solver", ["auto", "greedy", "lp-round", "cpsat", "mip", "round-robin", "points"])
+def test_record_jsonl_read_replay_is_bit_for_bit(solver: str, batch: fa.Problem, tmp_path: Path) -> None:
+    if solver in fa.solver_names() or solver == "auto":
+        result = fa.solve(batch, RULES, solver=solver, seed=11)
+    else:
+        result = run_strategy(solver, batch, RULES, seed=11)
+    assert result.n_assigned >= batch.n_leads - 1  # a real assignment, not an empty one
+    path = tmp_path / "audit.jsonl"
+    write_jsonl([record(result), record(result, include_problem=True)], path)
+    plain, embedded = read_jsonl(path)
+    again = replay(plain, batch)
+    assert again.matches and again.same_objective and not again.differences
+    assert "bit for bit" in again.message
+    assert again.result.rep_of.tolist() == result.rep_of.tolist()
+    alone = replay(embedded)  # the record carries its batch
+    assert alone.matches
+
+
+def test_flow_replays(rng: np.random.Generator, tmp_path: Path) -> None:
+    problem = unit_problem(rng)
+    result = fa.solve(problem, [fa.CountBand(upper=6)], solver="flow")
+    write_jsonl(record(result), tmp_path / "a.jsonl")
+    assert replay(read_jsonl(tmp_path / "a.jsonl")[0], problem).matches
+
+
+def test_hint_is_recorded_and_checked(batch: fa.Problem) -> None:
+    start = fa.solve(batch, RULES, solver="greedy")
+    assert start.n_assigned == batch.n_leads
+    result = fa.solve(batch, RULES, solver="cpsat", hint=start, seed=1)
+    entry = record(result, include_problem=True)
+    assert entry.parameters.hint_digest is not None
+    assert replay(entry).matches
+    bare = record(result)
+    with pytest.raises(fa.ValidationError, match="hint"):
+        replay(bare, batch)
+    assert replay(bare, batch, hint=start).matches
+    with pytest.raises(fa.ValidationError, match="hint does not match"):
+        replay(bare, batch, hint=np.zeros(batch.n_leads, dtype=np.int64))
+
+
+def test_changed_input_is_detected(batch: fa.Problem) -> None:
+    entry = record(fa.solve(batch, RULES, solver="greedy"))
+    score = batch.dense_score()
+    score[5, np.flatnonzero(np.isfinite(score[5]))[0]] += 1.0
+    score[~np.isfinite(score)] = np.nan
+    changed = fa.Problem(score, capacity=batch.capacity, effort=batch.lead_effort, value=batch.value,
+                         lead_ids=batch.lead_ids, rep_ids=batch.rep_ids)
+    with pytest.raises(fa.ValidationError, match="problem does not match the record"):
+        replay(entry, changed)
+    with pytest.raises(fa.ValidationError, match="constraints do not match the record"):
+        replay(entry, batch, [fa.AssignAll()])
+    with pytest.raises(fa.ValidationError, match="embeds no problem"):
+        replay(entry)
+
+
+def test_a_different_assignment_is_reported_lead_by_lead(batch: fa.Problem) -> None:
+    entry = record(fa.solve(batch, RULES, solver="greedy"))
+    decisions = list(entry.decisions)
+    lead, rep = decisions[7]
+    decisions[7] = (lead, None)
+    tampered = dataclasses.replace(entry, decisions=tuple(decisions))
+    outcome = replay(tampered, batch)
+    assert not outcome.matches
+    assert [(d.lead_id, d.recorded, d.replayed) for d in outcome.differences] == [(lead, None, rep)]
+    assert "differs" in outcome.message and repr(lead) in outcome.message
+
+
+def test_time_limited_record_says_replay_may_differ(batch: fa.Problem) -> None:
+    entry = record(fa.solve(batch, RULES, solver="greedy", time_limit=5))
+    outcome = replay(entry, batch)
+    assert outcome.matches and any("time limit" in note for note in outcome.notes)
+
+
+# ------------------------------------------------------------------------------------------- JSON lines
+def _two_lines(batch: fa.Problem, path: Path) -> list[str]:
+    result = fa.solve(batch, RULES, solver="greedy")
+    write_jsonl(record(result), path)
+    write_jsonl(record(result), path)  # append mode
+    return path.read_text().splitlines()
+
+
+def test_corrupt_line_names_its_number(batch: fa.Problem, tmp_path: Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    lines = _two_lines(batch, path)
+    assert len(lines) == 2 and len(read_jsonl(path)) == 2
+    path.write_text(lines[0] + "\n\n" + lines[1][: len(lines[1]) // 2] + "\n")
+    with pytest.raises(fa.ValidationError, match=r"line 3: not valid JSON"):
+        read_jsonl(path)
+    path.write_text(lines[0] + "\n" + lines[1].replace('"solver_requested"', '"solver_requsted"') + "\n")
+    with pytest.raises(fa.ValidationError, match=r"line 2: .*missing \['solver_requested'\].*solver_requsted"):
+        read_jsonl(path)
+    path.write_text(lines[0].replace('"status":"feasible"', '"status":"feasable"') + "\n")
+    with pytest.raises(fa.ValidationError, match=r"line 1: .*'status'"):
+        read_jsonl(path)
+    path.write_text(lines[0].replace('"type":"FairShare"', '"type":"FairShair"') + "\n")
+    with pytest.raises(fa.ValidationError, match=r"line 1: .*FairShair"):
+        read_jsonl(path)
+    path.write_text("[1, 2]\n")
+    with pytest.raises(fa.ValidationError, match=r"line 1: a record must be a JSON object"):
+        read_jsonl(path)
+
+
+def test_write_is_all_or_nothing(batch: fa.Problem, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "audit.jsonl"
+    entry = record(fa.solve(batch, RULES, solver="greedy"))
+    with pytest.raises(fa.ValidationError, match="item 1"):
+        write_jsonl([entry, "not a record"], path)  # type: ignore[list-item]
+    assert not path.exists()
+
+    write_jsonl(entry, path)
+    before = path.read_bytes()
+    real_write = os.write
+
+    def failing_write(descriptor: int, data: bytes | memoryview) -> int:
+        real_write(descriptor, bytes(data)[:100])  # part of the batch reaches the disk ...
+        raise OSError(28, "No space left on device")  # ... then the disk fills
+
+    monkeypatch.setattr(os, "write", failing_write)
+    with pytest.raises(OSError, match="No space"):
+        write_jsonl([entry, entry], path)
+    with pytest.raises(OSError, match="No space"):
+        write_jsonl(entry, tmp_path / "new.jsonl")
+    monkeypatch.undo()
+    assert path.read_bytes() == before  # cut back to its former length
+    assert not (tmp_path / "new.jsonl").exists()  # a file this call created is removed
+    assert len(read_jsonl(path)) == 1
+
+
+def test_ids_that_json_cannot_hold_are_refused() -> None:
+    ids = np.empty(1, dtype=object)
+    ids[0] = frozenset({1})
+    problem = fa.Problem([[1.0]], capacity=[1], lead_ids=ids)
+    with pytest.raises(fa.ValidationError, match="ids that are str, int"):
+        record(fa.solve(problem))
+
+
+# ------------------------------------------------------------------------------------------- property
+@given(cases(max_leads=5, max_reps=3), st.sampled_from(["auto", "greedy", "lp-round", "mip"]))
+def test_any_small_batch_replays_from_its_record_alone(case: object, solver: str) -> None:
+    problem, constraints = case.problem, case.constraints  # type: ignore[attr-defined]
+    try:
+        result = fa.solve(problem, constraints, solver=solver, seed=2)
+    except fa.ValidationError:
+        return
+    line = record(result, include_problem=True).to_json()
+    entry = AuditRecord.from_dict(json.loads(line))
+    outcome = replay(entry)
+    assert outcome.matches, outcome.message
