@@ -422,19 +422,19 @@ class _Ledger:
                                             _band_message(rule, name, before, change, limit)))
         if rules.fair:
             touched = np.arange(problem.n_reps) if d_total != 0.0 else np.array(sorted(d_value), dtype=np.int64)
-            before = self.value[touched]
-            after = before + np.array([d_value.get(rep, 0.0) for rep in touched.tolist()])
+            values = self.value[touched]
+            moved = values + np.array([d_value.get(rep, 0.0) for rep in touched.tolist()])
             slack = RTOL * max(total_after, 1.0)
             for fair in rules.fair:
                 for rule, share, upper in (("fair_high", fair.high[touched], True),
                                            ("fair_low", fair.low[touched], False)):
-                    broken = _worse(before, after, share * self.total_value, share * total_after, upper, slack)
+                    broken = _worse(values, moved, share * self.total_value, share * total_after, upper, slack)
                     for k in np.flatnonzero(broken).tolist():
                         rep = int(touched[k])
-                        bindings.append(Binding(rule, _id(self.rep_ids[rep]), float(before[k]),
-                                                float(after[k] - before[k]), float(after[k]),
+                        bindings.append(Binding(rule, _id(self.rep_ids[rep]), float(values[k]),
+                                                float(moved[k] - values[k]), float(moved[k]),
                                                 float(share[k] * total_after),
-                                                _fair_message(rule, self.rep_name(rep), float(after[k]), total_after,
+                                                _fair_message(rule, self.rep_name(rep), float(moved[k]), total_after,
                                                               float(share[k]), float(fair.share[rep]),
                                                               fair.tolerance)))
         bindings.sort(key=lambda binding: _BINDING_ORDER.index(binding.rule))
