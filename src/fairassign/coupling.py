@@ -167,6 +167,9 @@ def finish_coupled(problem: Problem, rules: Rules, request: SolveRequest, rep_of
         notes.append("repaired the combined answer on the whole batch")
         rep_of = repaired
     objective = problem.total_score(rep_of)
-    bound = dual_bound(problem, rules, target=objective, iterations=30, time_limit=request.time_limit).value
+    # under the lexicographic objective a bound need only hold for answers with as many leads
+    at_least = int((rep_of >= 0).sum()) if request.objective == "lexicographic" else 0
+    bound = dual_bound(problem, rules, min_assigned=at_least, target=objective, iterations=30,
+                       time_limit=request.time_limit).value
     proven = float(bound) if np.isfinite(bound) else None
     return SolverOutput(rep_of=rep_of, status=Status.FEASIBLE, bound=proven), notes

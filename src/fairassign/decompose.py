@@ -433,8 +433,6 @@ def _combine(problem: Problem, rules: Rules, parts: list[Block], outcomes: list[
     diagnosis = tuple(line for outcome in outcomes if outcome.status is status for line in outcome.diagnosis)
 
     notes = [f"{len(parts)} independent block{'s' if len(parts) != 1 else ''}"]
-    if len(parts) == 1 and rules.fair:
-        notes.append("not split: FairShare couples every rep")
     bound: float | None = None
     if all(outcome.bound is not None for outcome in outcomes):
         has_pair = np.zeros(problem.n_leads, bool)
