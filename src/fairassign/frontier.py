@@ -21,7 +21,8 @@ Two rules can be swept:
 
 ``"fair-share"`` (default)
     :class:`~fairassign.FairShare` with tolerance *t* replaces any FairShare rule given
-    (its weight is kept): :math:`|V_r - V w_r/W| \le t\, V w_r/W`.
+    (its weight, and any value received earlier in the period, are kept):
+    :math:`|V_r - V w_r/W| \le t\, V w_r/W`.
 ``"value-band"``
     :class:`~fairassign.ValueBand` around a fixed target,
     :math:`(1-t)\, T_r \le V_r \le (1+t)\, T_r` with :math:`T_r = V_\infty w_r / W` and
@@ -37,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from os import PathLike
 from typing import TYPE_CHECKING, Any
 
@@ -261,12 +262,12 @@ def _label(tolerance: float) -> str:
     return "unconstrained" if math.isinf(tolerance) else f"t={tolerance:g}"
 
 
-def _rule_constraints(rule: str, base: tuple[Constraint, ...], tolerance: float, weight: NDArray[np.float64] | None,
+def _rule_constraints(rule: str, base: tuple[Constraint, ...], tolerance: float, template: FairShare,
                       target: NDArray[np.float64] | None) -> tuple[Constraint, ...]:
     if math.isinf(tolerance):
         return base
     if rule == "fair-share":
-        return (*base, FairShare(tolerance, weight=weight))
+        return (*base, replace(template, tolerance=tolerance))  # keeps its weight and value received earlier
     assert target is not None  # the value-band sweep computes it from the unconstrained answer first
     return (*base, ValueBand(lower=np.maximum(0.0, 1.0 - tolerance) * target, upper=(1.0 + tolerance) * target))
 
@@ -291,8 +292,6 @@ def _point(problem: Problem, label: str, kind: str, tolerance: float | None, res
 
 
 def _priced(point: Point, reference: float | None) -> Point:
-    from dataclasses import replace
-
     if point.expected_value is None or reference is None or reference <= 0:
         return point
     return replace(point, price_of_fairness=1.0 - point.expected_value / reference)
@@ -393,6 +392,7 @@ def fairness_frontier(
     weight = fair_share_weight(given)
     replaced = FairShare if rule == "fair-share" else ValueBand
     base = tuple(item for item in given if not isinstance(item, replaced))
+    template = next((item for item in given if isinstance(item, FairShare)), FairShare(0.0))
 
     def solve_all(rule_sets: list[tuple[Constraint, ...]]) -> list[Result]:
         return sweep(problem, rule_sets, executor=executor, solver=solver, objective=objective, time_limit=limit,
@@ -410,13 +410,13 @@ def fairness_frontier(
         if free.status.has_solution:
             figures = metrics(problem, free, weight=weight)
             target = figures.total_value * figures.fair_share
-            results = solve_all([_rule_constraints(rule, base, t, weight, target) for t in steps[1:]])
+            results = solve_all([_rule_constraints(rule, base, t, template, target) for t in steps[1:]])
             points += [sweep_point(t, result) for t, result in zip(steps[1:], results, strict=True)]
         else:  # no reference answer: the bands cannot be placed
             points += [Point(label=_label(t), kind="sweep", tolerance=t, status="ERROR",
                              error="no unconstrained answer to place the value bands around") for t in steps[1:]]
     else:
-        results = solve_all([_rule_constraints(rule, base, t, weight, None) for t in steps])
+        results = solve_all([_rule_constraints(rule, base, t, template, None) for t in steps])
         points = [sweep_point(t, result) for t, result in zip(steps, results, strict=True)]
 
     known = strategy_names()
