@@ -71,7 +71,7 @@ def per_rep(name: str, given: Any, problem: Problem, *, default: float | bool, k
     if given is None:
         return np.full(problem.n_reps, default, dtype=dtype)
     if isinstance(given, Mapping):
-        array = np.full(problem.n_reps, default, dtype=dtype)
+        array: NDArray[Any] = np.full(problem.n_reps, default, dtype=dtype)
         for rep_id, value in given.items():
             try:
                 rep = problem.rep_position(rep_id)
