@@ -225,9 +225,9 @@ def test_negative_and_infinite_numbers(make: type) -> None:
 
 def test_duplicate_ids(make: type) -> None:
     message = _error(make, leads=make({"id": ["L1", "L2", "L1", "L4"], "value": [1.0, 2.0, 3.0, 4.0]}))
-    assert "leads column 'id' (lead id) must hold unique ids; 'L1' appears at leads row 0 and leads row 2" in message
+    assert "leads column 'id' (lead id) must hold unique ids; 'L1' appears at row 0 and row 2" in message
     message = _error(make, reps=make({"id": [1, 2, 2], "capacity": [1, 1, 1]}))
-    assert "must hold unique ids; 2 appears at reps row 1 and reps row 2" in message
+    assert "must hold unique ids; 2 appears at row 1 and row 2" in message
 
 
 def test_unknown_ids_and_repeated_pairs(make: type) -> None:
@@ -237,7 +237,7 @@ def test_unknown_ids_and_repeated_pairs(make: type) -> None:
     pairs = make({"lead_id": ["L9"], "rep_id": ["Ana"], "score": [1.0]})
     assert "pairs row 0, column 'lead_id': 'L9' is not an id in leads" in _error(make, score=pairs)
     pairs = make({"lead_id": ["L1", "L2", "L1"], "rep_id": ["Ana", "Bo", "Ana"], "score": [1.0, 2.0, 3.0]})
-    assert "lists the pair ('L1', 'Ana') twice: at pairs row 0 and pairs row 2" in _error(make, score=pairs)
+    assert "lists the pair ('L1', 'Ana') twice: at row 0 and row 2" in _error(make, score=pairs)
     allowed = make({"lead_id": ["L1"], "rep_id": ["Nobody"]})
     assert "'Nobody' is not an id in reps" in _error(make, score="value", eligible=allowed)
 

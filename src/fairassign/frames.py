@@ -109,6 +109,10 @@ class Table:
         place = f"{self.name} line {int(self.lines[row])}" if self.lines is not None else f"{self.name} row {row}"
         return place if column is None else f"{place}, column {column!r}"
 
+    def short(self, row: int) -> str:
+        """``'line 5'`` or ``'row 3'``: a row named again in a message that already named the table."""
+        return f"line {int(self.lines[row])}" if self.lines is not None else f"row {row}"
+
     def column(self, name: str, purpose: str) -> NDArray[Any]:
         """The column ``name``; a clear error naming what it is for when it is missing."""
         if not isinstance(name, str):
@@ -207,7 +211,7 @@ class Table:
                     first, second = sorted((int(order[same[0]]), int(order[same[0] + 1])))
                     raise ValidationError(
                         f"{self.name} column {name!r} ({purpose}) must hold unique ids; "
-                        f"{_plain(ids[first])!r} appears at {self.where(first)} and {self.where(second)}"
+                        f"{_plain(ids[first])!r} appears at {self.short(first)} and {self.short(second)}"
                     )
             else:
                 seen: dict[Any, int] = {}
@@ -215,7 +219,7 @@ class Table:
                     if cell in seen:
                         raise ValidationError(
                             f"{self.name} column {name!r} ({purpose}) must hold unique ids; "
-                            f"{cell!r} appears at {self.where(seen[cell])} and {self.where(row)}"
+                            f"{cell!r} appears at {self.short(seen[cell])} and {self.short(row)}"
                         )
                     seen[cell] = row
         return ids
@@ -332,7 +336,7 @@ def _pair_positions(pairs: Table, leads: Table, lead_ids: NDArray[Any], reps: Ta
         first, second = sorted((int(order[same[0]]), int(order[same[0] + 1])))
         raise ValidationError(
             f"{pairs.name} lists the pair ({_plain(lead_ids[rows[first]])!r}, {_plain(rep_ids[cols[first]])!r}) "
-            f"twice: at {pairs.where(first)} and {pairs.where(second)}"
+            f"twice: at {pairs.short(first)} and {pairs.short(second)}"
         )
     return rows, cols
 
