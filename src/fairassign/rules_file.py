@@ -24,7 +24,7 @@ import difflib
 import math
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -329,7 +329,8 @@ class RulesFile:
             effort = lead_table.numbers(self.effort_column, "lead effort")
 
         lead_codes: list[NDArray[np.int64]] = []
-        rep_rules: list[Callable[[NDArray[np.int64]], tuple[NDArray[np.bool_], NDArray[np.float64]]]] = []
+        # per rule, covers[code, rep]: may a rep take a lead whose attribute has this code
+        rep_rules: list[NDArray[np.bool_]] = []
         if self.tiers:
             rank, rep_rank = self._tier_ranks(lead_table, rep_table, rep_lookup, n_reps)
             if self.tier_effort:
@@ -337,13 +338,13 @@ class RulesFile:
                     raise where.error(("tiers", "effort"), "effort is set twice: by tier and by columns.effort")
                 effort = np.array([self.tier_effort.get(self.tier_order[k], 1.0) for k in rank.tolist()])
             lead_codes.append(rank)
-            rep_rules.append(lambda code, rep_rank=rep_rank: (rep_rank <= code[0], np.zeros(n_reps)))
+            rep_rules.append(rep_rank[None, :] <= np.arange(len(self.tier_order))[:, None])
         for k, territory in enumerate(self.territories):
             codes, covers = self._match(lead_table, rep_table, territory.lead, territory.rep, territory.separator,
                                         ("territories", k), "territory")
             lead_codes.append(codes)
-            rep_rules.append(lambda code, covers=covers: (covers[code[0]], np.zeros(n_reps)))
-        fit_rules = []
+            rep_rules.append(covers)
+        fit_rules: list[tuple[NDArray[np.bool_], float]] = []
         for k, bonus in enumerate(self.score_bonuses):
             codes, covers = self._match(lead_table, rep_table, bonus.lead, bonus.rep, bonus.separator,
                                         ("score", "bonus", k), "score bonus")
@@ -488,7 +489,7 @@ def _lookup(ids: NDArray[Any]) -> dict[str, int]:
 
 def _classes(
     n_leads: int, n_reps: int, lead_codes: list[NDArray[np.int64]],
-    rep_rules: list[Callable[[NDArray[np.int64]], tuple[NDArray[np.bool_], NDArray[np.float64]]]],
+    rep_rules: list[NDArray[np.bool_]],
     fit_rules: list[tuple[NDArray[np.bool_], float]], base: float,
 ) -> tuple[Any, tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]]:
     """Eligible pairs and their fit, one class of alike leads at a time (never a dense leads x reps mask).
@@ -508,11 +509,11 @@ def _classes(
     rows_parts, cols_parts, fit_parts = [], [], []
     for k, code in enumerate(classes):
         allowed = np.ones(n_reps, dtype=bool)
-        for j, rule in enumerate(rep_rules):
-            allowed &= rule(code[j:j + 1])[0]
+        for j, covers in enumerate(rep_rules):
+            allowed &= covers[code[j]]
         fit = np.full(n_reps, base)
-        for j, (covers, add) in enumerate(fit_rules):
-            fit += add * covers[code[n_rule + j]]
+        for j, (bonus_covers, add) in enumerate(fit_rules):
+            fit += add * bonus_covers[code[n_rule + j]]
         reps = np.flatnonzero(allowed)
         leads = order[starts[k]:starts[k + 1]]
         rows_parts.append(np.repeat(leads, reps.size))
@@ -587,7 +588,7 @@ def parse_rules(text: str, source: str = "<rules>") -> RulesFile:
         entries = read.array_of_tables(("territories",), document["territories"])
         territories = []
         for k, entry in enumerate(entries):
-            path = ("territories", k)
+            path: Path_ = ("territories", k)
             read.table(path, entry, ("lead", "rep", "separator"))
             for key in ("lead", "rep"):
                 if key not in entry:
