@@ -39,8 +39,12 @@ weighted spread of the observed rates, whose expectation under the model is
 marginal likelihood :math:`\sum_r \log B(a + w_r, b + n_r - w_r) - \log B(a, b)` over
 :math:`(\mu, \kappa)` with scipy. Either way :math:`\kappa` is kept in
 ``[min_strength, max_strength]`` (no spread beyond noise gives ``max_strength``: everyone
-is the team), and a segment with fewer than two reps with data borrows the median strength
-of the others and the pooled rate of all segments. With no data at all the prior is
+is the team). By default (``shared_strength=True``) one strength serves every segment, fitted
+from all of them (the moment sums above added over segments; or one likelihood summed over
+segments), while each segment keeps its own mean: with a small team a per-segment spread is
+too noisy to trust. A segment without data takes the pooled rate of all segments, and, with
+``shared_strength=False``, a segment with fewer than two reps with data borrows the median
+strength of the others. With no data at all the prior is
 :math:`\mathrm{Beta}(1, 1)` (neutral).
 
 Deal value per segment is the mean observed deal value of won deals, shrunk towards the
@@ -212,8 +216,14 @@ def _check_positive(name: str, given: Any, *, allow_zero: bool = False) -> float
     return float(given)
 
 
-def _strength_by_moments(wins: NDArray[np.float64], trials: NDArray[np.float64]) -> float | None:
-    """Prior strength a+b from the spread of the reps' rates (None when not estimable)."""
+def _moment_terms(wins: NDArray[np.float64], trials: NDArray[np.float64]) -> tuple[float, float] | None:
+    """``(excess, scale)`` of one segment, with :math:`1/(\\kappa + 1) = excess / scale`; None when not estimable.
+
+    ``excess`` is the weighted spread of the reps' rates beyond binomial noise,
+    :math:`S - (R-1)\\hat\\mu(1-\\hat\\mu)`, and ``scale`` is
+    :math:`\\hat\\mu(1-\\hat\\mu)(N - \\sum n_r^2/N - (R-1))`; summing both over segments gives
+    the shared estimate.
+    """
     seen = trials > 0
     n, w = trials[seen], wins[seen]
     n_reps, total = n.size, n.sum()
@@ -224,11 +234,21 @@ def _strength_by_moments(wins: NDArray[np.float64], trials: NDArray[np.float64])
     binomial = mean * (1.0 - mean)
     denominator = total - float(np.sum(n * n)) / total - (n_reps - 1)
     if binomial <= 0 or denominator <= 0:
-        return None  # all wins or all losses, or one trial each: the spread says nothing
-    between = (spread - (n_reps - 1) * binomial) / denominator
-    if between <= 0:
+        return None  # all wins or all losses, or one record per rep: the spread says nothing
+    return spread - (n_reps - 1) * binomial, binomial * denominator
+
+
+def _strength_from_terms(excess: float, scale: float) -> float:
+    if excess <= 0:
         return math.inf  # no spread beyond binomial noise
-    return binomial / between - 1.0
+    return scale / excess - 1.0
+
+
+def _log_evidence(wins: NDArray[np.float64], trials: NDArray[np.float64], mean: float, strength: float) -> float:
+    seen = trials > 0
+    w, losses = wins[seen], trials[seen] - wins[seen]
+    a, b = mean * strength, (1.0 - mean) * strength
+    return float(np.sum(scipy.special.betaln(a + w, b + losses) - scipy.special.betaln(a, b)))
 
 
 def _strength_by_likelihood(wins: NDArray[np.float64], trials: NDArray[np.float64], start_mean: float,
@@ -250,6 +270,20 @@ def _strength_by_likelihood(wins: NDArray[np.float64], trials: NDArray[np.float6
     return float(scipy.special.expit(found.x[0])), float(math.exp(found.x[1]))
 
 
+def _shared_strength_by_likelihood(wins: NDArray[np.float64], trials: NDArray[np.float64],
+                                   means: NDArray[np.float64], low: float, high: float) -> float:
+    """One strength for every segment (means held), maximising the summed marginal likelihood."""
+    def negative(log_strength: float) -> float:
+        strength = math.exp(log_strength)
+        return -sum(_log_evidence(wins[:, s], trials[:, s], float(means[s]), strength)
+                    for s in range(wins.shape[1]))
+
+    if low == high:
+        return low
+    found = scipy.optimize.minimize_scalar(negative, bounds=(math.log(low), math.log(high)), method="bounded")
+    return float(math.exp(found.x))
+
+
 @dataclass(frozen=True, eq=False)
 class RepProfiles:
     r"""Posterior conversion rates per (rep, segment), and expected deal value per segment.
@@ -267,6 +301,8 @@ class RepProfiles:
         Sum and number of known deal values of won deals per segment.
     prior : {"moments", "marginal"}
         How the prior was fitted.
+    shared_strength : bool
+        One prior strength for every segment (True) or one per segment.
     min_strength, max_strength : float
         Bounds on the prior strength :math:`a_s + b_s`.
     value_prior_weight : float
@@ -290,6 +326,7 @@ class RepProfiles:
     value_sum: NDArray[np.float64]
     value_count: NDArray[np.float64]
     prior: PriorMethod = "moments"
+    shared_strength: bool = True
     min_strength: float = 2.0
     max_strength: float = 1e4
     value_prior_weight: float = 5.0
@@ -306,6 +343,7 @@ class RepProfiles:
         n_segments: int,
         deal_value: ArrayLike | None = None,
         prior: PriorMethod = "moments",
+        shared_strength: bool = True,
         min_strength: float = 2.0,
         max_strength: float = 1e4,
         value_prior_weight: float = 5.0,
@@ -325,6 +363,10 @@ class RepProfiles:
         prior : {"moments", "marginal"}
             Fit the team prior by method of moments (fast) or by maximising the marginal
             likelihood with scipy.optimize.
+        shared_strength : bool
+            One prior strength :math:`a_s + b_s` for every segment, estimated from all of
+            them (default; steadier with few reps), each segment keeping its own mean; False
+            fits a strength per segment (better with many reps per segment whose spreads differ).
         min_strength, max_strength : float
             Bounds on the prior strength :math:`a + b` (pseudo-records of the team prior).
         value_prior_weight : float
@@ -347,7 +389,8 @@ class RepProfiles:
         empty = np.zeros((int(n_reps), int(n_segments)))
         start = cls(wins=empty, trials=empty.copy(), prior_alpha=np.ones(int(n_segments)),
                     prior_beta=np.ones(int(n_segments)), value_sum=np.zeros(int(n_segments)),
-                    value_count=np.zeros(int(n_segments)), prior=prior, min_strength=low, max_strength=high,
+                    value_count=np.zeros(int(n_segments)), prior=prior, shared_strength=bool(shared_strength),
+                    min_strength=low, max_strength=high,
                     value_prior_weight=weight)
         return start.refit(rep, segment, converted, deal_value=deal_value)
 
@@ -386,21 +429,31 @@ class RepProfiles:
         total_trials = trials.sum()
         # pooled rate of every segment, Laplace-smoothed: the mean where a segment has no data
         pooled = (wins.sum() + 1.0) / (total_trials + 2.0)
+        # two pseudo-records at the pooled rate keep each mean inside (0, 1) when a segment saw
+        # only wins or only losses (a Beta needs a, b > 0)
+        means = (wins.sum(axis=0) + 2.0 * pooled) / (trials.sum(axis=0) + 2.0)
+        terms = [_moment_terms(wins[:, s], trials[:, s]) for s in range(n_segments)]
+        estimable = [s for s in range(n_segments) if terms[s] is not None]
+
+        def clip(strength: float) -> float:
+            return min(max(strength, self.min_strength), self.max_strength)
+
         strengths = np.full(n_segments, np.nan)
-        means = np.empty(n_segments)
-        for s in range(n_segments):
-            n_s, w_s = trials[:, s].sum(), wins[:, s].sum()
-            # two pseudo-records at the pooled rate keep the mean inside (0, 1) when a segment
-            # saw only wins or only losses (a Beta needs a, b > 0)
-            means[s] = (w_s + 2.0 * pooled) / (n_s + 2.0)
-            strength = _strength_by_moments(wins[:, s], trials[:, s])
-            if strength is None:
-                continue
-            strength = min(max(strength, self.min_strength), self.max_strength)
+        if self.shared_strength and estimable:
+            excess = sum(terms[s][0] for s in estimable)  # type: ignore[index]
+            scale = sum(terms[s][1] for s in estimable)  # type: ignore[index]
+            shared = clip(_strength_from_terms(excess, scale))
             if self.prior == "marginal":
-                means[s], strength = _strength_by_likelihood(wins[:, s], trials[:, s], means[s], strength,
-                                                             self.min_strength, self.max_strength)
-            strengths[s] = strength
+                shared = _shared_strength_by_likelihood(wins[:, estimable], trials[:, estimable], means[estimable],
+                                                        self.min_strength, self.max_strength)
+            strengths[:] = shared
+        elif estimable:
+            for s in estimable:
+                strength = clip(_strength_from_terms(*terms[s]))  # type: ignore[misc]
+                if self.prior == "marginal":
+                    means[s], strength = _strength_by_likelihood(wins[:, s], trials[:, s], means[s], strength,
+                                                                 self.min_strength, self.max_strength)
+                strengths[s] = strength
         estimated = strengths[~np.isnan(strengths)]
         if total_trials == 0:
             fallback = 2.0  # no history: Beta(1, 1)
