@@ -1,0 +1,803 @@
+r"""The online router: one lead at a time, in arrival order, priced by duals learned from a sample.
+
+A CRM webhook fires for each new lead and needs a rep now, not at the end of the day. The
+:class:`Router` learns one price per rep and per binding rule from a sample batch
+(yesterday's leads, say) by solving the LP relaxation of that sample with capacities scaled
+to the sample's share of the day, then routes each lead greedily on price-adjusted scores:
+
+.. math:: r^* = \arg\max_{r \text{ eligible, with room}} \;
+          s_{ir} - e_i \, \alpha_r - \gamma_r - v_i \, \beta_r ,
+
+where :math:`\alpha_r` prices rep r's capacity (per effort unit), :math:`\gamma_r` its
+count band, and :math:`\beta_r` the value rows (value band, fair-share rows and the
+total-value row) -- each the dual of its LP row. The lead stays unrouted (``-1``) when no
+rep has room, or when the best adjusted score is below 0 (its capacity is worth more on
+later leads), unless :class:`~fairassign.AssignAll` is given. This is the dual-price
+algorithm of Devanur & Hayes (2009) and Agrawal, Wang & Ye (2014): under random arrival
+order and a sample that is a fair slice of the day, it approaches the offline optimum.
+
+What holds whatever the prices:
+
+* capacity: a rep never receives more effort than its capacity (a hard check on the
+  remaining room, before and after the argmax);
+* :class:`~fairassign.CountBand` and :class:`~fairassign.ValueBand` upper sides: hard, the
+  same way (remaining count and value room);
+* eligibility: only reps with a finite score (and ``eligible`` True) are chosen.
+
+What holds approximately (measured in ``benchmarks/online.py``): the lower sides of bands,
+and :class:`~fairassign.FairShare`. Its upper side is guarded against the projected total
+value :math:`\hat V` (a rep is refused a lead that would take it above :math:`h_r \hat V`),
+its lower side only through prices; the final total :math:`V` is unknown until the stream
+ends, so no online rule can promise it.
+
+Prices refresh from recent traffic when ``refresh_every`` is set: every that many routed
+leads, the LP is re-solved on the last ``window`` leads with the remaining capacity, band
+room and fair-share offsets scaled to the window's share of the leads still expected.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
+from .errors import ValidationError
+from .linear import LinearModel, build_linear_model
+from .problem import Problem
+from .result import Result, Status
+from .rules import Rules, bind
+
+__all__ = ["Router", "RouterPrices", "RouterState"]
+
+#: rows of routed leads kept per history chunk (allocated once per chunk, not per lead)
+_CHUNK = 1024
+#: relative slack on room checks, well inside the verifier's rtol of 1e-6
+_ROOM_RTOL = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class RouterPrices:
+    r"""Per-rep prices the router subtracts from a lead's scores.
+
+    Attributes
+    ----------
+    effort : float64 (n_reps,)
+        :math:`\alpha_r`, per effort unit (capacity rows).
+    count : float64 (n_reps,)
+        :math:`\gamma_r`, per lead (count-band rows).
+    value : float64 (n_reps,)
+        :math:`\beta_r`, per unit of lead value (value band, fair-share and total-value rows).
+    source : str
+        ``"sample"``, ``"refresh"``, ``"manual"`` or ``"none"``.
+    """
+
+    effort: NDArray[np.float64]
+    count: NDArray[np.float64]
+    value: NDArray[np.float64]
+    source: str
+
+
+@dataclass(frozen=True, eq=False)
+class RouterState:
+    """A snapshot of the router.
+
+    Attributes
+    ----------
+    n_routed : int
+        Leads passed to :meth:`Router.route` (routed or not).
+    n_assigned : int
+        Leads that received a rep.
+    rep_count, rep_effort, rep_value : float64 (n_reps,)
+        Leads, effort and value each rep has received.
+    remaining_capacity : float64 (n_reps,)
+    projected_value : float
+        :math:`\\hat V`, the total value the router expects to have routed at the end of the
+        stream; the fair-share guard holds each rep under ``high_r * projected_value``.
+    prices : RouterPrices
+    n_refreshes : int
+    notes : tuple of str
+        What happened to price learning (an infeasible window LP relaxed, ...).
+    """
+
+    n_routed: int
+    n_assigned: int
+    rep_count: NDArray[np.float64]
+    rep_effort: NDArray[np.float64]
+    rep_value: NDArray[np.float64]
+    remaining_capacity: NDArray[np.float64]
+    projected_value: float
+    prices: RouterPrices
+    n_refreshes: int
+    notes: tuple[str, ...]
+
+
+def _scalar(name: str, given: Any, *, positive_or_zero: bool = True) -> float:
+    try:
+        number = float(given)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{name} must be a finite number >= 0, got {given!r}") from None
+    if not math.isfinite(number) or (positive_or_zero and number < 0):
+        raise ValidationError(f"{name} must be a finite number >= 0, got {given!r}")
+    return number
+
+
+def _positive_int(name: str, given: Any, *, allow_none: bool) -> int | None:
+    if given is None and allow_none:
+        return None
+    if isinstance(given, bool) or not isinstance(given, int | np.integer) or given < 1:
+        raise ValidationError(f"{name} must be an integer >= 1{' or None' if allow_none else ''}, got {given!r}")
+    return int(given)
+
+
+def _with_capacity(problem: Problem, capacity: NDArray[np.float64]) -> Problem:
+    """The same candidate list with another capacity vector."""
+    if np.array_equal(problem.capacity, capacity):
+        return problem
+    score = sp.csr_array((problem.pair_score, (problem.pair_lead, problem.pair_rep)), shape=problem.shape)
+    effort: Any = None
+    if problem.effort_kind == "pair":
+        effort = sp.csr_array((problem.pair_effort, (problem.pair_lead, problem.pair_rep)), shape=problem.shape)
+    elif problem.lead_effort is not None:
+        effort = problem.lead_effort
+    return Problem(score=score, capacity=capacity, effort=effort, value=problem.value, rep_ids=problem.rep_ids)
+
+
+@dataclass(frozen=True, eq=False)
+class _Duals:
+    prices: RouterPrices
+    assigned_value: float  # value the LP assigns on its batch
+    note: str | None
+
+
+def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.float64],
+              count: NDArray[np.float64], value: NDArray[np.float64], source: str) -> _Duals | None:
+    r"""Solve the LP relaxation of ``problem`` for the rest of the stream and read its row duals.
+
+    ``problem`` is a slice of the stream worth ``scale`` of what is still to come; every right
+    side is the room left (capacity minus ``used``, bands minus ``count``/``value``, fair
+    shares with the value routed so far as an offset) times ``scale``.
+    """
+    from scipy.optimize import linprog
+
+    model = build_linear_model(problem, rules, merge_fair=True)
+    lower, upper = model.row_lower.copy(), model.row_upper.copy()
+    capacity = problem.capacity
+    kinds = model.row_kind
+
+    def rows_of(kind: str) -> slice | None:
+        return model.block(kind) if kind in kinds else None
+
+    block = rows_of("capacity")
+    if block is not None:
+        reps = np.flatnonzero(np.isfinite(capacity))
+        upper[block] = np.maximum(capacity[reps] - used[reps], 0.0) * scale
+    for kind, low_all, high_all, so_far in (("count", rules.count_lower, rules.count_upper, count),
+                                            ("value", rules.value_lower, rules.value_upper, value)):
+        block = rows_of(kind)
+        if block is None:
+            continue
+        reps = np.flatnonzero((low_all > 0) | np.isfinite(high_all))
+        lower[block] = np.maximum(low_all[reps] - so_far[reps], 0.0) * scale
+        upper[block] = np.maximum(high_all[reps] - so_far[reps], 0.0) * scale
+    total_so_far = float(value.sum())
+    if rules.fair:
+        high = np.min([fair.high for fair in rules.fair], axis=0)
+        low = np.max([fair.low for fair in rules.fair], axis=0)
+        upper[model.block("fair_high")] = (high * total_so_far - value) * scale
+        lower[model.block("fair_low")] = (low * total_so_far - value) * scale
+
+    note = None
+    answer = _linprog(model, lower, upper, linprog)
+    if answer is None:
+        # the rest of the stream cannot meet every lower side (or a rep is already past its
+        # share): keep the upper sides, which x = 0 satisfies once the fair offsets are clipped
+        note = f"{source} LP infeasible; priced without lower bounds"
+        for kind in ("count", "value"):
+            block = rows_of(kind)
+            if block is not None:
+                lower[block] = 0.0
+        if rules.fair:
+            lower[model.block("fair_low")] = -np.inf
+            fair_high = model.block("fair_high")
+            upper[fair_high] = np.maximum(upper[fair_high], 0.0)
+        answer = _linprog(model, lower, upper, linprog)
+        if answer is None:
+            return None
+    x, duals = answer
+    n_reps = problem.n_reps
+    effort_price, count_price, value_price = np.zeros(n_reps), np.zeros(n_reps), np.zeros(n_reps)
+    block = rows_of("capacity")
+    if block is not None:
+        effort_price[np.flatnonzero(np.isfinite(capacity))] = duals[block]
+    for kind, low_all, high_all, target in (("count", rules.count_lower, rules.count_upper, count_price),
+                                            ("value", rules.value_lower, rules.value_upper, value_price)):
+        block = rows_of(kind)
+        if block is not None:
+            target[np.flatnonzero((low_all > 0) | np.isfinite(high_all))] += duals[block]
+    if rules.fair:
+        value_price += duals[model.block("fair_high")] + duals[model.block("fair_low")]
+        value_price += duals[model.block("total")][0]
+    pair_value = problem.value[problem.pair_lead[model.pairs]]
+    assigned_value = float(pair_value @ x[: model.n_x])
+    prices = RouterPrices(effort=effort_price, count=count_price, value=value_price, source=source)
+    return _Duals(prices=prices, assigned_value=assigned_value, note=note)
+
+
+def _linprog(model: LinearModel, lower: NDArray[np.float64], upper: NDArray[np.float64],
+             linprog: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    r"""Maximise the score over ``lower <= A z <= upper`` with HiGHS; return ``x`` and one dual per row.
+
+    The dual :math:`y_k` of row k is the derivative of the optimal score with respect to
+    that row's active bound (:math:`\ge 0` at an upper bound, :math:`\le 0` at a lower one), so
+    a column's reduced cost is :math:`c_p - \sum_k y_k A_{kp}`.
+    """
+    matrix = model.matrix
+    n_rows = matrix.shape[0]
+    if model.n_vars == 0 or n_rows == 0:
+        return np.zeros(model.n_vars), np.zeros(n_rows)
+    if np.any(lower > upper + 1e-12):
+        return None
+    equal = lower == upper
+    # a lower side of 0 on a row without negative coefficients is implied by z >= 0
+    coo = matrix.tocoo()
+    nonnegative = np.ones(n_rows, dtype=bool)
+    nonnegative[coo.row[coo.data < 0]] = False
+    has_upper = np.isfinite(upper) & ~equal
+    has_lower = np.isfinite(lower) & ~equal & ~((lower <= 0) & nonnegative)
+    upper_rows, lower_rows, equal_rows = (np.flatnonzero(mask) for mask in (has_upper, has_lower, equal))
+    a_ub = sp.vstack([matrix[upper_rows], -matrix[lower_rows]], format="csr")
+    b_ub = np.concatenate([upper[upper_rows], -lower[lower_rows]])
+    a_eq = matrix[equal_rows] if equal_rows.size else None
+    b_eq = upper[equal_rows] if equal_rows.size else None
+    answer = linprog(-model.score, A_ub=a_ub if a_ub.shape[0] else None, b_ub=b_ub if b_ub.size else None,
+                     A_eq=a_eq, b_eq=b_eq, bounds=np.column_stack((np.zeros(model.n_vars), model.var_upper)),
+                     method="highs-ds")
+    if answer.status != 0:
+        return None
+    duals = np.zeros(n_rows)
+    if a_ub.shape[0]:
+        marginals = np.asarray(answer.ineqlin.marginals)
+        # linprog minimises -score: its marginals are d(-score)/d(b) <= 0 on "<=" rows
+        duals[upper_rows] -= marginals[: upper_rows.size]
+        duals[lower_rows] += marginals[upper_rows.size:]
+    if equal_rows.size:
+        duals[equal_rows] -= np.asarray(answer.eqlin.marginals)
+    return np.asarray(answer.x, dtype=np.float64), duals
+
+
+class _History:
+    """Every routed lead's candidate row, value and effort, for :meth:`Router.result` and refreshes.
+
+    Dense rows go into preallocated chunks of ``_CHUNK`` rows (no allocation per lead);
+    sparse rows are kept as their (reps, scores) arrays.
+    """
+
+    def __init__(self, n_reps: int) -> None:
+        self.n_reps = n_reps
+        self.chunks: list[NDArray[np.float64]] = []
+        self.sparse: dict[int, tuple[NDArray[np.int64], NDArray[np.float64]]] = {}
+        self.value: list[float] = []
+        self.effort: list[float] = []
+        self.rep_of: list[int] = []
+
+    def dense_slot(self, position: int) -> NDArray[np.float64]:
+        chunk, row = divmod(position, _CHUNK)
+        if chunk == len(self.chunks):
+            self.chunks.append(np.empty((_CHUNK, self.n_reps)))
+        return self.chunks[chunk][row]
+
+    def __len__(self) -> int:
+        return len(self.rep_of)
+
+    def triplets(self, start: int, stop: int) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """(lead, rep, score) of the finite entries of leads ``start:stop``, leads renumbered from 0."""
+        leads, reps, scores = [], [], []
+        position = start
+        while position < stop:
+            if position in self.sparse:
+                rep_array, score_array = self.sparse[position]
+                keep = np.isfinite(score_array)
+                leads.append(np.full(int(keep.sum()), position - start, np.int64))
+                reps.append(rep_array[keep])
+                scores.append(score_array[keep])
+                position += 1
+                continue
+            chunk, row = divmod(position, _CHUNK)
+            # a run of dense rows inside one chunk at once
+            run_stop = min(stop, (chunk + 1) * _CHUNK)
+            run = [p for p in range(position, run_stop) if p in self.sparse]
+            run_stop = run[0] if run else run_stop
+            block = self.chunks[chunk][row: row + run_stop - position]
+            lead_in, rep_in = np.nonzero(np.isfinite(block))
+            leads.append(lead_in.astype(np.int64) + position - start)
+            reps.append(rep_in.astype(np.int64))
+            scores.append(block[lead_in, rep_in])
+            position = run_stop
+        if not leads:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        return np.concatenate(leads), np.concatenate(reps), np.concatenate(scores)
+
+    def problem(self, start: int, stop: int, capacity: NDArray[np.float64], rep_ids: NDArray[Any]) -> Problem:
+        leads, reps, scores = self.triplets(start, stop)
+        score = sp.csr_array((scores, (leads, reps)), shape=(stop - start, self.n_reps))
+        effort = np.asarray(self.effort[start:stop], dtype=np.float64)
+        return Problem(score=score, capacity=capacity, effort=effort,
+                       value=np.asarray(self.value[start:stop], dtype=np.float64), rep_ids=rep_ids)
+
+
+class Router:
+    r"""Route leads one at a time with dual prices learned from a sample batch.
+
+    Parameters
+    ----------
+    sample_problem : Problem
+        A batch like the stream to come (yesterday's leads, say). Its capacities are the
+        stream's (the whole day's) unless ``capacity`` is given; its rep order is the one
+        every ``score_row`` uses.
+    constraints : iterable of Constraint
+        :class:`CountBand`, :class:`ValueBand`, :class:`FairShare`, and :class:`AssignAll`
+        (route every lead that fits, prices then only choose the rep). :class:`Pin` and
+        :class:`Forbid` name sample leads and do not apply to a stream; pass ``eligible`` to
+        :meth:`route` instead.
+    seed : int
+        Seeds the tie-breaking jitter (below ``1e-9`` of the typical score), so reps with
+        equal adjusted scores do not always lose to the lowest index; same seed, same routes.
+    expected_leads : int, optional
+        Leads the stream will bring (the day's volume); default the sample's size. The
+        sample LP runs with capacities scaled by ``n_sample / expected_leads``.
+    refresh_every : int, optional
+        Re-solve the prices every that many routed leads on the last ``window`` leads with
+        the remaining room (see the module docstring). None (default): sample prices only.
+    window : int, optional
+        Leads in the refresh window; default the sample size.
+    capacity : array_like (n_reps,), optional
+        Capacity for the stream, when it differs from the sample problem's.
+    fair_guard : bool
+        Refuse a rep a lead that would take it above ``high_r`` times the projected total
+        value (default True; only with :class:`FairShare`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import fairassign as fa
+    >>> from fairassign.router import Router
+    >>> sample = fa.Problem(score=[[3.0, 1.0], [2.0, 1.5], [1.0, 1.2], [2.5, 0.5]], capacity=[2, 2])
+    >>> router = Router(sample, expected_leads=4)
+    >>> [router.route(np.array(row)) for row in ([3.0, 1.0], [1.0, 1.2], [2.0, 1.5], [2.5, 0.5])]
+    [0, 1, 1, 0]
+    >>> router.route(np.array([1.0, 1.0]))  # both reps full
+    -1
+    >>> router.result().status.name
+    'FEASIBLE'
+    """
+
+    def __init__(
+        self,
+        sample_problem: Problem,
+        constraints: Iterable[Constraint] | Constraint = (),
+        *,
+        seed: int = 0,
+        expected_leads: int | None = None,
+        refresh_every: int | None = None,
+        window: int | None = None,
+        capacity: ArrayLike | None = None,
+        fair_guard: bool = False,
+        fair_prices: str = "feedback",
+        fair_gain: float = 2.0,
+    ) -> None:
+        if not isinstance(sample_problem, Problem):
+            raise ValidationError(f"sample_problem must be a fairassign.Problem, got {type(sample_problem).__name__}")
+        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+            raise ValidationError(f"seed must be a non-negative integer, got {seed!r}")
+        n_sample = sample_problem.n_leads
+        self.expected_leads: int = _positive_int("expected_leads", expected_leads if expected_leads is not None
+                                                 else max(n_sample, 1), allow_none=False) or 1
+        self.refresh_every: int | None = _positive_int("refresh_every", refresh_every, allow_none=True)
+        self.window: int = _positive_int("window", window if window is not None else max(n_sample, 1),
+                                         allow_none=False) or 1
+        n_reps = sample_problem.n_reps
+        if capacity is None:
+            stream_capacity = np.array(sample_problem.capacity, dtype=np.float64)
+        else:
+            try:
+                stream_capacity = np.array(capacity, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValidationError(f"capacity must be numeric, got {capacity!r}") from None
+            if stream_capacity.shape != (n_reps,) or np.isnan(stream_capacity).any() or (stream_capacity < 0).any():
+                raise ValidationError(
+                    f"capacity must hold one number >= 0 (or inf) per rep (n_reps={n_reps}), "
+                    f"got shape {stream_capacity.shape}"
+                )
+        if isinstance(constraints, Constraint):
+            constraints = (constraints,)
+        given = tuple(constraints)
+        for constraint in given:
+            if isinstance(constraint, Pin | Forbid):
+                raise ValidationError(
+                    f"constraints: {type(constraint).__name__} names leads of the sample and cannot apply to a "
+                    "stream; pass eligible=... to route() for the leads it concerns"
+                )
+            if not isinstance(constraint, AssignAll | CountBand | ValueBand | FairShare):
+                raise ValidationError(
+                    f"constraints must hold AssignAll, CountBand, ValueBand or FairShare rules, got {constraint!r}"
+                )
+        self.constraints: tuple[Constraint, ...] = given
+        self.n_reps: int = n_reps
+        self.rep_ids: NDArray[Any] = sample_problem.rep_ids
+        self.capacity: NDArray[np.float64] = stream_capacity
+        self.capacity.flags.writeable = False
+        self._sample = _with_capacity(sample_problem, stream_capacity)
+        self._lp_constraints = tuple(c for c in given if not isinstance(c, AssignAll))
+        self._rules = bind(self._sample, self._lp_constraints)
+        self._assign_all = any(isinstance(c, AssignAll) for c in given)
+        self._fair_guard = bool(fair_guard) and bool(self._rules.fair)
+        self._fair_high = (np.min([fair.high for fair in self._rules.fair], axis=0) if self._rules.fair
+                           else np.full(n_reps, np.inf))
+        if fair_prices not in ("feedback", "lp"):
+            raise ValidationError(f"fair_prices must be 'feedback' or 'lp', got {fair_prices!r}")
+        self._fair_gain = _scalar("fair_gain", fair_gain)
+        self._feedback = fair_prices == "feedback" and bool(self._rules.fair) and self._fair_gain > 0
+        # the fair-share target of each rep: the tightest share over the FairShare rules' midpoints
+        self._share = (np.mean([fair.share for fair in self._rules.fair], axis=0) if self._rules.fair
+                       else np.zeros(n_reps))
+        self._feedback_scale = np.zeros(n_reps)
+        self._total_value = 0.0
+        if fair_prices == "feedback":
+            # the LP prices capacity and bands; fair shares are held by the feedback term instead
+            self._lp_rules = bind(self._sample, tuple(c for c in self._lp_constraints if not isinstance(c, FairShare)))
+        else:
+            self._lp_rules = self._rules
+
+        rng = np.random.default_rng(int(seed))
+        scores = np.abs(sample_problem.pair_score)
+        typical = float(np.median(scores)) if scores.size else 1.0
+        self._jitter = rng.random(n_reps) * 1e-9 * max(typical, 1e-300)
+
+        # running state: scalars change per lead, never whole vectors
+        self._used = np.zeros(n_reps)
+        self._count = np.zeros(n_reps)
+        self._value = np.zeros(n_reps)
+        tolerance = _ROOM_RTOL * np.maximum(np.where(np.isfinite(stream_capacity), stream_capacity, 1.0), 1.0)
+        self._room_effort = stream_capacity + tolerance
+        self._room_count = np.asarray(self._rules.count_upper, dtype=np.float64) + 1e-9
+        self._value_upper = np.asarray(self._rules.value_upper, dtype=np.float64)
+        self._check_count = bool(np.isfinite(self._room_count).any())
+        self._check_value = bool(np.isfinite(self._value_upper).any()) or self._fair_guard
+        self._room_value = np.full(n_reps, np.inf)
+        self._projected_value = math.inf
+
+        # hot-path buffers
+        self._buffer = np.empty(n_reps)
+        self._scratch = np.empty(n_reps)
+        self._mask = np.empty(n_reps, dtype=bool)
+        self._mask_other = np.empty(n_reps, dtype=bool)
+        self._history = _History(n_reps)
+        self._n_assigned = 0
+        self._n_refreshes = 0
+        self._notes: list[str] = []
+
+        scale = n_sample / self.expected_leads
+        duals = _lp_duals(self._sample, self._lp_rules, scale=scale, used=self._used, count=self._count,
+                          value=self._value, source="sample") if n_sample else None
+        if duals is None:
+            self._notes.append("sample LP not solved; routing on raw scores" if n_sample else
+                               "empty sample; routing on raw scores")
+            zeros = np.zeros(n_reps)
+            self._set_prices(RouterPrices(zeros, zeros.copy(), zeros.copy(), "none"), math.inf)
+        else:
+            if duals.note:
+                self._notes.append(duals.note)
+            self._set_prices(duals.prices, duals.assigned_value / scale)
+
+    # ----------------------------------------------------------------- prices
+    def _set_prices(self, prices: RouterPrices, projected_value: float) -> None:
+        self._prices = prices
+        self._price_effort = np.ascontiguousarray(prices.effort, dtype=np.float64)
+        self._price_value = np.ascontiguousarray(prices.value, dtype=np.float64)
+        # the count price and the tie-breaking jitter are both per-rep constants: one vector
+        self._price_const = np.ascontiguousarray(prices.count, dtype=np.float64) + self._jitter
+        self._has_value_price = bool(np.any(self._price_value != 0))
+        self._extreme_prices = not all(bool(np.all(np.abs(vector) < 1e100)) for vector in
+                                       (self._price_effort, self._price_value, self._price_const))
+        self._projected_value = projected_value
+        if self._feedback:
+            target = self._share * projected_value if math.isfinite(projected_value) else np.zeros(self.n_reps)
+            with np.errstate(divide="ignore"):
+                self._feedback_scale = np.where(target > 0, self._fair_gain / np.where(target > 0, target, 1.0),
+                                                self._fair_gain * 1e6)
+        self._update_value_room()
+
+    def _update_value_room(self) -> None:
+        room = self._value_upper - self._value
+        if self._fair_guard and math.isfinite(self._projected_value):
+            room = np.minimum(room, self._fair_high * self._projected_value - self._value)
+        self._room_value = room + _ROOM_RTOL * np.maximum(np.abs(np.where(np.isfinite(room), room, 0.0)), 1.0)
+
+    @property
+    def prices(self) -> RouterPrices:
+        """The prices in use."""
+        return self._prices
+
+    def set_prices(self, effort: ArrayLike | None = None, count: ArrayLike | None = None,
+                   value: ArrayLike | None = None) -> None:
+        """Replace the prices (each a per-rep array; None keeps the current one).
+
+        Capacity and the hard band checks hold whatever the prices; any number but NaN is
+        accepted, ``inf`` included.
+        """
+        current = self._prices
+        arrays = []
+        for name, given, old in (("effort", effort, current.effort), ("count", count, current.count),
+                                 ("value", value, current.value)):
+            if given is None:
+                arrays.append(old)
+                continue
+            array = np.array(given, dtype=np.float64)
+            if array.shape != (self.n_reps,) or np.isnan(array).any():
+                raise ValidationError(
+                    f"{name} prices must be one non-NaN number per rep (n_reps={self.n_reps}), "
+                    f"got shape {array.shape}"
+                )
+            arrays.append(array)
+        self._set_prices(RouterPrices(arrays[0], arrays[1], arrays[2], "manual"), self._projected_value)
+
+    def refresh(self) -> bool:
+        """Re-solve the prices on the last ``window`` routed leads with the room left.
+
+        Returns True when new prices were set. Called by :meth:`route` every
+        ``refresh_every`` leads; call it yourself to refresh off the request path.
+        """
+        stop = len(self._history)
+        start = max(0, stop - self.window)
+        if stop - start < 1:
+            return False
+        window = self._history.problem(start, stop, self.capacity, self.rep_ids)
+        remaining = max(self.expected_leads - stop, 1)
+        scale = (stop - start) / remaining
+        rules = bind(window, self._lp_constraints if not self._feedback else
+                     tuple(c for c in self._lp_constraints if not isinstance(c, FairShare)))
+        duals = _lp_duals(window, rules, scale=scale, used=self._used, count=self._count, value=self._value,
+                          source="refresh")
+        self._n_refreshes += 1
+        if duals is None:
+            self._notes.append(f"refresh at lead {stop}: LP not solved, prices kept")
+            return False
+        if duals.note:
+            self._notes.append(f"{duals.note} (at lead {stop})")
+        self._set_prices(duals.prices, float(self._value.sum()) + duals.assigned_value / scale)
+        return True
+
+    # ----------------------------------------------------------------- routing
+    def route(self, score_row: ArrayLike | tuple[ArrayLike, ArrayLike], value: float = 1.0, effort: float = 1.0,
+              eligible: ArrayLike | None = None) -> int:
+        r"""Choose a rep for one lead and record it; the rep's position, or -1.
+
+        Parameters
+        ----------
+        score_row : float array (n_reps,), or a tuple ``(reps, scores)``
+            Dense: the lead's score for every rep, NaN or ``-inf`` where not eligible.
+            Sparse (wide teams): the positions of the candidate reps and their scores.
+        value : float
+            Lead value (for bands and fair shares), finite and ``>= 0``.
+        effort : float
+            Capacity the lead uses, finite and ``>= 0``.
+        eligible : bool array (n_reps,), optional
+            Dense form only: False removes a rep for this lead.
+
+        Returns
+        -------
+        int
+            The rep with the highest price-adjusted score among eligible reps with room for
+            the lead (lowest jittered index on ties), or -1 when none has room, or when the best
+            adjusted score is below 0 and no :class:`AssignAll` is given.
+        """
+        if type(value) is not float or not (value >= 0.0 and value != math.inf):
+            value = _scalar("value", value)
+        if type(effort) is not float or not (effort >= 0.0 and effort != math.inf):
+            effort = _scalar("effort", effort)
+        if self._extreme_prices:  # inf * 0 and overflow are expected there and masked as closed
+            with np.errstate(all="ignore"):
+                return self._route(score_row, value, effort, eligible)
+        return self._route(score_row, value, effort, eligible)
+
+    def _route(self, score_row: Any, value: float, effort: float, eligible: Any) -> int:
+        if isinstance(score_row, tuple):
+            if eligible is not None:
+                raise ValidationError("eligible applies to a dense score_row; with (reps, scores) leave out "
+                                      "the reps that are not eligible")
+            rep = self._route_sparse(score_row, value, effort)
+        else:
+            rep = self._route_dense(score_row, value, effort, eligible)
+        if rep >= 0:
+            self._used[rep] += effort
+            self._room_effort[rep] -= effort
+            self._count[rep] += 1.0
+            self._room_count[rep] -= 1.0
+            self._value[rep] += value
+            self._room_value[rep] -= value
+            self._total_value += value
+            self._n_assigned += 1
+        history = self._history
+        history.value.append(value)
+        history.effort.append(effort)
+        history.rep_of.append(rep)
+        if self.refresh_every is not None and len(history) % self.refresh_every == 0:
+            self.refresh()
+        return rep
+
+    def _route_dense(self, score_row: Any, value: float, effort: float, eligible: Any) -> int:
+        n_reps = self.n_reps
+        if type(score_row) is not np.ndarray or score_row.dtype != np.float64 or score_row.shape != (n_reps,):
+            try:
+                score_row = np.asarray(score_row, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValidationError(f"score_row must be numeric, got {type(score_row).__name__}") from None
+            if score_row.shape != (n_reps,):
+                raise ValidationError(
+                    f"score_row must have one entry per rep (n_reps={n_reps}), got shape {score_row.shape}"
+                )
+        buffer, scratch, mask = self._buffer, self._scratch, self._mask
+        # buffer = e * alpha + gamma (+ v * beta), then adjusted = score - buffer
+        np.multiply(self._price_effort, effort, out=buffer)
+        buffer += self._price_const
+        if self._has_value_price:
+            np.multiply(self._price_value, value, out=scratch)
+            buffer += scratch
+        if self._feedback:
+            # v * gain * (V_r - share_r V_now) / (share_r V_hat): a rep ahead of its share pays
+            np.multiply(self._share, -self._total_value, out=scratch)
+            scratch += self._value
+            scratch *= self._feedback_scale
+            scratch *= value
+            buffer += scratch
+        np.subtract(score_row, buffer, out=buffer)
+        # closed: no room, not eligible, NaN (NaN score, or inf - inf from extreme prices)
+        np.less(self._room_effort, effort, out=mask)
+        if self._check_count:
+            np.logical_or(mask, np.less(self._room_count, 1.0, out=self._mask_other), out=mask)
+        if self._check_value:
+            np.logical_or(mask, np.less(self._room_value, value, out=self._mask_other), out=mask)
+        if eligible is not None:
+            eligible = self._eligible(eligible)
+            np.logical_or(mask, np.logical_not(eligible, out=self._mask_other), out=mask)
+        np.logical_or(mask, np.isnan(buffer, out=self._mask_other), out=mask)
+        np.logical_or(mask, np.isneginf(score_row, out=self._mask_other), out=mask)
+        np.copyto(buffer, -np.inf, where=mask)
+        best = int(np.argmax(buffer))
+        top = buffer[best]
+        if top == -np.inf:
+            rep = self._fallback_dense(score_row, mask) if self._assign_all else -1
+        elif top < 0.0 and not self._assign_all:
+            rep = -1
+        else:
+            rep = best
+        if rep >= 0:
+            if score_row[rep] == np.inf:
+                raise ValidationError(f"score_row must not hold +inf; found at rep {rep}")
+            if not self._fits(rep, value, effort):  # pragma: no cover - the mask already excludes it
+                rep = -1
+        slot = self._history.dense_slot(len(self._history))
+        np.copyto(slot, score_row)
+        if eligible is not None:
+            np.copyto(slot, -np.inf, where=np.logical_not(eligible, out=self._mask_other))
+        return rep
+
+    def _fallback_dense(self, score_row: NDArray[np.float64], closed: NDArray[np.bool_]) -> int:
+        """With AssignAll, a lead that prices out everywhere (infinite prices) still goes to the best raw score."""
+        candidates = np.where(closed, -np.inf, score_row)
+        best = int(np.argmax(candidates))
+        return best if np.isfinite(candidates[best]) else -1
+
+    def _eligible(self, eligible: Any) -> NDArray[np.bool_]:
+        if type(eligible) is np.ndarray and eligible.dtype == np.bool_ and eligible.shape == (self.n_reps,):
+            return eligible
+        array = np.asarray(eligible)
+        if array.shape != (self.n_reps,) or array.dtype != np.bool_:
+            raise ValidationError(
+                f"eligible must be a bool array with one entry per rep (n_reps={self.n_reps}), "
+                f"got dtype {array.dtype} and shape {array.shape}"
+            )
+        return array
+
+    def _route_sparse(self, pair: tuple[Any, Any], value: float, effort: float) -> int:
+        if len(pair) != 2:
+            raise ValidationError(f"a sparse score_row must be a (reps, scores) pair, got a tuple of {len(pair)}")
+        try:
+            reps = np.asarray(pair[0], dtype=np.int64)
+            scores = np.array(pair[1], dtype=np.float64)  # a copy: kept in the history
+        except (TypeError, ValueError):
+            raise ValidationError("a sparse score_row must be (int rep positions, float scores)") from None
+        if reps.ndim != 1 or scores.shape != reps.shape:
+            raise ValidationError(
+                f"a sparse score_row needs reps and scores of the same 1-D length, got shapes {reps.shape} "
+                f"and {scores.shape}"
+            )
+        if reps.size and (reps.min() < 0 or reps.max() >= self.n_reps):
+            raise ValidationError(f"reps must be positions in [0, {self.n_reps - 1}], got {reps.min()}..{reps.max()}")
+        if reps.size > 1 and np.unique(reps).size != reps.size:
+            raise ValidationError("reps must not repeat a rep in a sparse score_row")
+        reps = reps.copy()
+        adjusted = scores - effort * self._price_effort[reps] - self._price_const[reps]
+        if self._has_value_price:
+            adjusted -= value * self._price_value[reps]
+        if self._feedback:
+            adjusted -= value * self._feedback_scale[reps] * (
+                self._value[reps] - self._share[reps] * self._total_value)
+        closed = self._room_effort[reps] < effort
+        if self._check_count:
+            closed |= self._room_count[reps] < 1.0
+        if self._check_value:
+            closed |= self._room_value[reps] < value
+        closed |= np.isnan(adjusted) | np.isneginf(scores) | np.isnan(scores)
+        adjusted[closed] = -np.inf
+        rep = -1
+        if reps.size:
+            k = int(np.argmax(adjusted))
+            top = adjusted[k]
+            if top == -np.inf:
+                if self._assign_all:
+                    raw = np.where(closed, -np.inf, scores)
+                    k = int(np.argmax(raw))
+                    rep = int(reps[k]) if np.isfinite(raw[k]) else -1
+            elif top >= 0.0 or self._assign_all:
+                rep = int(reps[k])
+            if rep >= 0:
+                if scores[k] == np.inf:
+                    raise ValidationError(f"score_row must not hold +inf; found at rep {rep}")
+                if not self._fits(rep, value, effort):  # pragma: no cover - closed already excludes it
+                    rep = -1
+        self._history.sparse[len(self._history)] = (reps, scores)
+        return rep
+
+    def _fits(self, rep: int, value: float, effort: float) -> bool:
+        """The hard check, whatever the prices: effort, count and value room of one rep."""
+        return bool(self._room_effort[rep] >= effort and self._room_count[rep] >= 1.0
+                    and self._room_value[rep] >= value)
+
+    # ----------------------------------------------------------------- reading
+    def state(self) -> RouterState:
+        """A snapshot (copies) of the router's counters, prices and notes."""
+        return RouterState(
+            n_routed=len(self._history),
+            n_assigned=self._n_assigned,
+            rep_count=self._count.copy(),
+            rep_effort=self._used.copy(),
+            rep_value=self._value.copy(),
+            remaining_capacity=np.maximum(self.capacity - self._used, 0.0),
+            projected_value=self._projected_value,
+            prices=self._prices,
+            n_refreshes=self._n_refreshes,
+            notes=tuple(self._notes),
+        )
+
+    def routed_problem(self) -> Problem:
+        """The leads routed so far as a :class:`Problem` (lead ids ``0 .. n_routed-1``)."""
+        return self._history.problem(0, len(self._history), self.capacity, self.rep_ids)
+
+    def result(self) -> Result:
+        """The routed leads as a verified :class:`Result` (solver ``"router"``).
+
+        ``fa.verify`` runs on it with the router's constraints: capacity and band upper sides
+        always hold; a broken fair share or band lower side makes the status INVALID with the
+        ``violations`` listed, which is how the benchmark measures the router's fairness.
+        """
+        from .solve import assemble
+        from .solvers.base import SolverOutput
+
+        started = time.perf_counter()
+        problem = self.routed_problem()
+        rules = bind(problem, self.constraints)
+        output = SolverOutput(rep_of=np.asarray(self._history.rep_of, dtype=np.int64).reshape(-1),
+                              status=Status.FEASIBLE, notes=(f"{self._n_refreshes} price refreshes",))
+        return assemble(problem, rules, output, "router", "online: dual prices learned from a sample", started)
+
+    def __repr__(self) -> str:
+        return (f"Router(n_reps={self.n_reps}, routed={len(self._history)}, assigned={self._n_assigned}, "
+                f"prices={self._prices.source!r}, refreshes={self._n_refreshes})")

@@ -1,0 +1,261 @@
+"""The online router: capacity and hard bands whatever the prices, eligibility, -1, determinism, results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import fairassign as fa
+from fairassign.errors import ValidationError
+from fairassign.router import Router
+
+
+def _sample(n_leads: int = 40, n_reps: int = 5, seed: int = 0, capacity: float = 10.0) -> fa.Problem:
+    rng = np.random.default_rng(seed)
+    score = rng.uniform(0.5, 2.0, size=(n_leads, n_reps))
+    score[rng.random((n_leads, n_reps)) < 0.2] = np.nan
+    score[np.isnan(score).all(axis=1), 0] = 1.0
+    return fa.Problem(score=score, capacity=np.full(n_reps, capacity), value=rng.uniform(1, 5, n_leads))
+
+
+def _stream(n_leads: int, n_reps: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    rows = rng.uniform(0.5, 2.0, size=(n_leads, n_reps))
+    rows[rng.random((n_leads, n_reps)) < 0.2] = -np.inf
+    return rows, rng.uniform(1, 5, n_leads), rng.integers(1, 3, n_leads).astype(float)
+
+
+def test_routes_to_best_adjusted_and_records_state() -> None:
+    sample = _sample()
+    router = Router(sample, expected_leads=40)
+    rows, values, efforts = _stream(30, 5, seed=1)
+    reps = [router.route(rows[i], value=values[i], effort=efforts[i]) for i in range(30)]
+    state = router.state()
+    assert state.n_routed == 30
+    assert state.n_assigned == sum(r >= 0 for r in reps)
+    used = np.bincount([r for r in reps if r >= 0], weights=[efforts[i] for i, r in enumerate(reps) if r >= 0],
+                       minlength=5)
+    np.testing.assert_allclose(state.rep_effort, used)
+    np.testing.assert_allclose(state.remaining_capacity, np.maximum(10.0 - used, 0.0))
+
+
+def test_capacity_never_exceeded_and_minus_one_when_full() -> None:
+    sample = fa.Problem(score=np.ones((4, 2)), capacity=[1, 2])
+    router = Router(sample, [fa.AssignAll()], expected_leads=4)
+    got = [router.route(np.array([1.0, 1.0])) for _ in range(5)]
+    assert sorted(r for r in got if r >= 0) == [0, 1, 1]
+    assert got[3:] == [-1, -1]
+    assert router.state().rep_count.tolist() == [1.0, 2.0]
+
+
+def test_no_eligible_rep_gives_minus_one() -> None:
+    router = Router(_sample(), expected_leads=40)
+    assert router.route(np.full(5, np.nan)) == -1
+    assert router.route(np.full(5, -np.inf)) == -1
+    assert router.route(np.ones(5), eligible=np.zeros(5, dtype=bool)) == -1
+    assert router.route((np.array([], np.int64), np.array([]))) == -1
+    assert router.state().n_assigned == 0
+
+
+def test_only_eligible_reps() -> None:
+    router = Router(_sample(), [fa.AssignAll()], expected_leads=40)
+    rng = np.random.default_rng(3)
+    for _ in range(40):
+        row = rng.uniform(0, 1, 5)
+        eligible = rng.random(5) < 0.5
+        rep = router.route(row, eligible=eligible)
+        assert rep == -1 or eligible[rep]
+        row[~eligible] = np.nan
+        rep = router.route(row)
+        assert rep == -1 or np.isfinite(row[rep])
+
+
+def test_sparse_form_equals_dense_form() -> None:
+    sample = _sample()
+    dense_router = Router(sample, [fa.FairShare(0.2)], expected_leads=60, seed=4)
+    sparse_router = Router(sample, [fa.FairShare(0.2)], expected_leads=60, seed=4)
+    rows, values, efforts = _stream(60, 5, seed=5)
+    for i in range(60):
+        reps = np.flatnonzero(np.isfinite(rows[i]))
+        a = dense_router.route(rows[i], value=values[i], effort=efforts[i])
+        b = sparse_router.route((reps, rows[i][reps]), value=values[i], effort=efforts[i])
+        assert a == b
+    assert dense_router.result().rep_of.tolist() == sparse_router.result().rep_of.tolist()
+
+
+def test_deterministic_given_seed() -> None:
+    sample = _sample(n_leads=60)
+    rows, values, efforts = _stream(80, 5, seed=7)
+    runs = []
+    for _ in range(2):
+        router = Router(sample, [fa.FairShare(0.15)], seed=3, expected_leads=80, refresh_every=20, window=30)
+        runs.append([router.route(rows[i], value=values[i], effort=efforts[i]) for i in range(80)])
+    assert runs[0] == runs[1]
+
+
+def test_ties_are_broken_by_seeded_jitter_not_by_index() -> None:
+    sample = fa.Problem(score=np.ones((20, 8)), capacity=np.full(8, 100.0))
+    firsts = {Router(sample, seed=seed).route(np.ones(8)) for seed in range(12)}
+    assert len(firsts) > 1
+
+
+def test_result_verifies_and_counts() -> None:
+    sample = _sample(n_leads=60)
+    router = Router(sample, [fa.CountBand(upper=9)], expected_leads=60)
+    rows, values, efforts = _stream(60, 5, seed=2)
+    for i in range(60):
+        router.route(rows[i], value=values[i], effort=efforts[i])
+    result = router.result()
+    assert result.status is fa.Status.FEASIBLE
+    assert result.violations == ()
+    assert result.solver == "router"
+    assert result.problem.n_leads == 60
+    assert fa.verify(result.problem, result.rep_of, [fa.CountBand(upper=9)]) == []
+    assert result.rep_count.max() <= 9
+    np.testing.assert_allclose(result.rep_effort, router.state().rep_effort)
+
+
+def test_result_reports_broken_fair_share_as_violations() -> None:
+    # one rep only can take the valuable leads: the fair share cannot hold online or offline
+    sample = fa.Problem(score=[[1.0, np.nan], [1.0, 1.0]], capacity=[5, 5], value=[10.0, 1.0])
+    router = Router(sample, [fa.FairShare(0.1)], expected_leads=4)
+    for _ in range(3):
+        router.route(np.array([1.0, np.nan]), value=10.0)
+    result = router.result()
+    assert result.status is fa.Status.INVALID
+    assert {violation.rule for violation in result.violations} == {"FairShare"}
+
+
+def test_value_band_upper_is_hard() -> None:
+    sample = _sample()
+    router = Router(sample, [fa.ValueBand(upper=6.0)], expected_leads=40)
+    router.set_prices(effort=np.full(5, -1e9), value=np.full(5, -1e9))  # prices that beg for more
+    for _ in range(30):
+        router.route(np.ones(5), value=2.5)
+    assert router.state().rep_value.max() <= 6.0
+    assert router.result().violations == ()
+
+
+price_arrays = st.lists(
+    st.one_of(st.floats(allow_nan=False), st.sampled_from([0.0, 1e300, -1e300, np.inf, -np.inf])),
+    min_size=4, max_size=4,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(effort_price=price_arrays, count_price=price_arrays, value_price=price_arrays,
+       seed=st.integers(0, 2**16), assign_all=st.booleans())
+def test_capacity_holds_whatever_the_prices(effort_price: list[float], count_price: list[float],
+                                            value_price: list[float], seed: int, assign_all: bool) -> None:
+    rng = np.random.default_rng(seed)
+    sample = fa.Problem(score=rng.uniform(0, 1, (6, 4)), capacity=rng.integers(0, 4, 4).astype(float))
+    constraints = [fa.AssignAll()] if assign_all else []
+    router = Router(sample, constraints, expected_leads=6, seed=seed, fair_guard=False)
+    router.set_prices(effort=effort_price, count=count_price, value=value_price)
+    for _ in range(25):
+        row = rng.choice([rng.uniform(-5, 5), np.nan, -np.inf, 1e300], size=4, p=[0.7, 0.1, 0.1, 0.1])
+        eligible = rng.random(4) < 0.8
+        rep = router.route(row, value=float(rng.uniform(0, 1e6)), effort=float(rng.choice([0.0, 0.5, 1.0, 3.0])),
+                           eligible=eligible)
+        assert rep == -1 or (eligible[rep] and np.isfinite(row[rep]))
+    state = router.state()
+    assert np.all(state.rep_effort <= sample.capacity + 1e-9)
+    assert [v for v in router.result().violations if v.rule in ("capacity", "eligibility")] == []
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16))
+def test_sample_prices_keep_every_hard_rule(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    sample = _sample(n_leads=30, n_reps=4, seed=seed, capacity=float(rng.integers(1, 8)))
+    constraints = [fa.CountBand(upper=5), fa.ValueBand(upper=12.0), fa.FairShare(0.3)]
+    router = Router(sample, constraints, expected_leads=30, seed=seed, refresh_every=10, window=10)
+    rows, values, efforts = _stream(30, 4, seed=seed + 1)
+    for i in range(30):
+        router.route(rows[i], value=values[i], effort=efforts[i])
+    hard = [v for v in router.result().violations if v.rule != "FairShare"]
+    assert hard == []
+
+
+def test_sample_duals_price_the_binding_capacity() -> None:
+    # rep 0 is everyone's favourite with room for half the leads: its capacity gets a price
+    score = np.column_stack([np.full(20, 2.0), np.full(20, 1.0)])
+    sample = fa.Problem(score=score, capacity=[10, 40])
+    prices = Router(sample).prices
+    assert prices.source == "sample"
+    assert prices.effort[0] == pytest.approx(1.0)
+    assert prices.effort[1] == pytest.approx(0.0)
+
+
+def test_skips_a_lead_worth_less_than_the_capacity_it_uses_unless_assign_all() -> None:
+    score = np.column_stack([np.linspace(1, 10, 20)])
+    sample = fa.Problem(score=score, capacity=[5])
+    assert Router(sample, expected_leads=20).route(np.array([1.5])) == -1
+    assert Router(sample, [fa.AssignAll()], expected_leads=20).route(np.array([1.5])) == 0
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda r: r.route(np.ones(4)), r"score_row must have one entry per rep \(n_reps=5\), got shape \(4,\)"),
+        (lambda r: r.route(np.ones(5), value=float("nan")), "value must be a finite number >= 0, got nan"),
+        (lambda r: r.route(np.ones(5), value=-1.0), "value must be a finite number >= 0, got -1.0"),
+        (lambda r: r.route(np.ones(5), effort=-2), "effort must be a finite number >= 0, got -2"),
+        (lambda r: r.route(np.ones(5), effort=float("inf")), "effort must be a finite number >= 0, got inf"),
+        (lambda r: r.route(["a"] * 5), "score_row must be numeric"),
+        (lambda r: r.route(np.ones(5), eligible=np.ones(5)), "eligible must be a bool array"),
+        (lambda r: r.route(np.full(5, np.inf)), r"score_row must not hold \+inf"),
+        (lambda r: r.route((np.array([0, 7]), np.ones(2))), r"reps must be positions in \[0, 4\]"),
+        (lambda r: r.route((np.array([1, 1]), np.ones(2))), "must not repeat"),
+        (lambda r: r.route((np.array([1]), np.ones(2))), "same 1-D length"),
+        (lambda r: r.route((np.array([1]), np.ones(1)), eligible=np.ones(5, bool)), "eligible applies to a dense"),
+        (lambda r: r.set_prices(effort=np.ones(3)), r"effort prices must be one non-NaN number per rep"),
+        (lambda r: r.set_prices(value=np.full(5, np.nan)), r"value prices must be one non-NaN number per rep"),
+    ],
+)
+def test_route_validation_messages(call, message: str) -> None:  # type: ignore[no-untyped-def]
+    router = Router(_sample(), expected_leads=40)
+    with pytest.raises(ValidationError, match=message):
+        call(router)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"sample_problem": "x"}, "sample_problem must be a fairassign.Problem"),
+        ({"constraints": [fa.Pin([(0, 1)])]}, "Pin names leads of the sample"),
+        ({"constraints": ["rule"]}, "constraints must hold AssignAll, CountBand, ValueBand or FairShare"),
+        ({"expected_leads": 0}, "expected_leads must be an integer >= 1"),
+        ({"refresh_every": 2.5}, "refresh_every must be an integer >= 1 or None"),
+        ({"seed": -1}, "seed must be a non-negative integer"),
+        ({"capacity": [1, 2]}, r"capacity must hold one number >= 0 \(or inf\) per rep \(n_reps=5\)"),
+        ({"fair_prices": "magic"}, "fair_prices must be 'feedback' or 'lp'"),
+    ],
+)
+def test_constructor_validation_messages(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
+    arguments = {"sample_problem": _sample()} | kwargs
+    with pytest.raises(ValidationError, match=message):
+        Router(**arguments)
+
+
+def test_refresh_runs_on_schedule_and_reports() -> None:
+    sample = _sample(n_leads=40)
+    router = Router(sample, [fa.FairShare(0.2)], expected_leads=100, refresh_every=25, window=25)
+    rows, values, efforts = _stream(100, 5, seed=9)
+    for i in range(100):
+        router.route(rows[i], value=values[i], effort=efforts[i])
+    state = router.state()
+    assert state.n_refreshes == 4
+    assert state.prices.source in ("refresh", "sample")
+    assert np.all(state.rep_effort <= 10.0 + 1e-9)
+
+
+def test_lp_fair_prices_mode_routes_and_keeps_capacity() -> None:
+    sample = _sample(n_leads=40)
+    router = Router(sample, [fa.FairShare(0.2)], expected_leads=40, fair_prices="lp", fair_guard=True)
+    rows, values, efforts = _stream(40, 5, seed=11)
+    for i in range(40):
+        router.route(rows[i], value=values[i], effort=efforts[i])
+    assert [v for v in router.result().violations if v.rule == "capacity"] == []
