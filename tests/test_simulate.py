@@ -148,3 +148,20 @@ def test_validation_messages(call, message: str) -> None:
 def test_unknown_strategy_names_the_valid_ones() -> None:
     with pytest.raises(fa.UnknownSolverError, match="round-robin"):
         simulate(SMALL, "coin-flip")
+
+
+def test_rules_can_be_built_per_day_for_the_reps_present() -> None:
+    seen: list[tuple[int, tuple[str, ...]]] = []
+
+    def rules(day: int, rep_ids: np.ndarray) -> list[fa.Constraint]:
+        seen.append((day, tuple(rep_ids.tolist())))
+        return [fa.CountBand(upper=np.full(rep_ids.size, 2.0))]
+
+    run = simulate(SMALL, "fairassign", seed=0, constraints=rules)
+    assert [day for day, _ in seen] == list(range(SMALL.n_days))
+    assert sum(len(ids) for _, ids in seen) == run.rep_days_present.sum()
+    assert {rep for _, ids in seen for rep in ids} <= set(run.rep_ids.tolist())
+    assert np.all(run.rep_leads <= 2 * run.rep_days_present)  # the per-day rule held every day
+    assert set(run.day_status) <= {"OPTIMAL", "FEASIBLE"}
+    with pytest.raises(ValidationError, match="returned by the callable on day 0"):
+        simulate(SMALL, "fairassign", constraints=lambda day, rep_ids: ["not a rule"])

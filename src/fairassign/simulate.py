@@ -51,7 +51,7 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,7 +66,7 @@ from .problem import Problem
 from .profiles import RepProfiles
 from .result import Result
 
-__all__ = ["Scenario", "SimulationRun", "builtin_scenario", "simulate", "compare_period"]
+__all__ = ["Scenario", "SimulationRun", "DayRules", "builtin_scenario", "simulate", "compare_period"]
 
 #: strategy the uplift in :func:`compare_period` is measured for
 OPTIMISER = "fairassign"
@@ -440,12 +440,33 @@ def _check_seed(seed: Any) -> int:
     return int(seed)
 
 
+DayRules = Callable[[int, NDArray[Any]], Iterable[Constraint] | Constraint]
+
+
+def _rules_of_day(constraints: Any) -> Callable[[int, NDArray[Any]], tuple[Constraint, ...]]:
+    def as_tuple(given: Any, where: str) -> tuple[Constraint, ...]:
+        rules = (given,) if isinstance(given, Constraint) else tuple(given)
+        bad = [rule for rule in rules if not isinstance(rule, Constraint)]
+        if bad:
+            raise ValidationError(f"constraints must be fairassign rules{where}, got {type(bad[0]).__name__}")
+        return rules
+
+    if callable(constraints) and not isinstance(constraints, Constraint):
+        return lambda day, rep_ids: as_tuple(constraints(day, rep_ids), f" (returned by the callable on day {day})")
+    try:
+        fixed = as_tuple(constraints, "")
+    except TypeError:
+        raise ValidationError(f"constraints must be rules or a callable (day, rep_ids) -> rules, "
+                              f"got {type(constraints).__name__}") from None
+    return lambda day, rep_ids: fixed
+
+
 def simulate(
     scenario: Scenario,
     strategy: str,
     *,
     seed: int = 0,
-    constraints: Iterable[Constraint] | Constraint = (),
+    constraints: Iterable[Constraint] | Constraint | DayRules = (),
     strategy_options: Mapping[str, Any] | None = None,
     time_limit: float | None = None,
 ) -> SimulationRun:
@@ -460,9 +481,11 @@ def simulate(
     seed : int
         Fixes the team, the truth, the arrivals and every draw: same seed, same run; every
         strategy at one seed faces the same days.
-    constraints : iterable of Constraint
-        Rules for each day's batch (e.g. ``[fa.FairShare(0.2)]``); rules naming lead or rep
-        ids make little sense here, as each day has new leads and the present reps only.
+    constraints : iterable of Constraint, or callable
+        Rules for each day's batch (e.g. ``[fa.FairShare(0.2)]``). Each day's batch holds the
+        day's leads (ids ``0 .. n-1``) and the reps present, so a rule with per-rep arrays or
+        rep ids must be built per day: pass a callable ``(day, rep_ids) -> rules``, called
+        with the day number and the ids of the reps present (in the batch's order).
     strategy_options : mapping, optional
         Extra keyword options for the strategy (see :func:`fairassign.strategies.run_strategy`).
     time_limit : float, optional
@@ -484,7 +507,7 @@ def simulate(
         raise ValidationError(f"strategy must be a strategy name (str), got {strategy!r}")
     seed = _check_seed(seed)
     options = dict(strategy_options or {})
-    rules = (constraints,) if isinstance(constraints, Constraint) else tuple(constraints)
+    rules_of_day = _rules_of_day(constraints)
     run_strategy = _router(strategy)
     world = _world(scenario, seed)
     n_reps, n_days, n_industries = scenario.n_reps, scenario.n_days, len(scenario.industries)
@@ -526,8 +549,9 @@ def simulate(
             score = profiles.score(segment, arrivals.value)[:, present]
             problem = Problem(score=np.where(eligible, score, np.nan), capacity=capacity_full[present],
                               value=arrivals.value, rep_ids=world.rep_ids[present])
+            day_rules = rules_of_day(day, problem.rep_ids)
             started = time.perf_counter()
-            result = run_strategy(strategy, problem, rules, seed=(seed * 1_000_003 + day) % (2**31),
+            result = run_strategy(strategy, problem, day_rules, seed=(seed * 1_000_003 + day) % (2**31),
                                   time_limit=time_limit, **options)
             day_time[day] = time.perf_counter() - started
             day_status.append(result.status.name)
@@ -592,7 +616,7 @@ def compare_period(
     strategies: Sequence[str],
     *,
     seeds: Sequence[int],
-    constraints: Iterable[Constraint] | Constraint = (),
+    constraints: Iterable[Constraint] | Constraint | DayRules = (),
     strategy_options: Mapping[str, Mapping[str, Any]] | None = None,
     time_limit: float | None = None,
     reference: str = OPTIMISER,
@@ -606,8 +630,9 @@ def compare_period(
         Strategy names (see :func:`simulate`).
     seeds : sequence of int
         One run per strategy per seed; at one seed all strategies face the same days.
-    constraints : iterable of Constraint
-        Rules of every day's batch, for every strategy (baselines ignore fairness rules).
+    constraints : iterable of Constraint, or callable
+        Rules of every day's batch, for every strategy (baselines ignore fairness rules);
+        see :func:`simulate`.
     strategy_options : mapping of str to mapping, optional
         Options per strategy name.
     time_limit : float, optional
@@ -645,7 +670,8 @@ def compare_period(
     unknown = sorted(set(options) - set(names))
     if unknown:
         raise ValidationError(f"strategy_options names strategies not in strategies: {unknown}")
-    rules = (constraints,) if isinstance(constraints, Constraint) else tuple(constraints)
+    rules = constraints if callable(constraints) and not isinstance(constraints, Constraint) else (
+        (constraints,) if isinstance(constraints, Constraint) else tuple(constraints))
     runs: dict[str, list[SimulationRun]] = {
         name: [simulate(scenario, name, seed=seed, constraints=rules, strategy_options=options.get(name),
                         time_limit=time_limit) for seed in seed_list]
