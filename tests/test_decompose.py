@@ -353,8 +353,15 @@ def test_solve_blocks_equals_solve_on_tiny_batches(case: Case, other: Case, obje
     for problem, rules in ((case.problem, case.constraints), _diagonal(case, other)):
         whole = fa.solve(problem, rules, solver=solver, objective=objective)
         split = fa.solve_blocks(problem, rules, solver=solver, objective=objective)
-        assert split.status is whole.status, (split.summary(), whole.summary())
         assert split.violations == ()
+        if "sampled estimate" in split.reason:  # a fair share split on an estimate: good, not always best
+            assert split.status.has_solution is whole.status.has_solution
+            if whole.status is fa.Status.OPTIMAL:
+                assert (split.n_assigned, split.objective) <= (whole.n_assigned, whole.objective + ROUNDING) \
+                    if objective == "lexicographic" else split.objective <= whole.objective + ROUNDING
+                assert split.bound is None or split.bound >= whole.objective - ROUNDING
+            continue
+        assert split.status is whole.status, (split.summary(), whole.summary())
         if whole.status.has_solution:
             if objective == "lexicographic":  # under "score", a pair scoring 0 may or may not be taken
                 assert split.n_assigned == whole.n_assigned

@@ -44,7 +44,7 @@ from numpy.typing import NDArray
 
 from .constraints import Constraint, FairShare, ValueBand
 from .problem import Problem
-from .result import Status
+from .result import Status, relative_gap
 from .rules import Rules
 from .solvers.base import SolveRequest, SolverOutput
 
@@ -172,4 +172,11 @@ def finish_coupled(problem: Problem, rules: Rules, request: SolveRequest, rep_of
     bound = dual_bound(problem, rules, min_assigned=at_least, target=objective, iterations=30,
                        time_limit=request.time_limit).value
     proven = float(bound) if np.isfinite(bound) else None
-    return SolverOutput(rep_of=rep_of, status=Status.FEASIBLE, bound=proven), notes
+    # the bound proves the answer best when it closes the gap and, under the lexicographic
+    # objective, no lead that could be assigned was left out
+    assignable = np.zeros(problem.n_leads, bool)
+    assignable[problem.pair_lead[rules.allowed]] = True
+    closed = proven is not None and relative_gap(objective, proven) == 0.0
+    most = request.objective == "score" or at_least == int(assignable.sum())
+    return SolverOutput(rep_of=rep_of, status=Status.OPTIMAL if closed and most else Status.FEASIBLE,
+                        bound=proven), notes
