@@ -22,7 +22,10 @@ The plan, each step a few passes over the allowed pairs (never a Python loop ove
 4. **Side rules** (fair shares, bands, count floors): :func:`.repair.repair` turns the
    answer into one that keeps every rule, guided by the adjusted scores. An answer that
    still breaks a rule is never returned: the status is then NO_SOLUTION with the reason.
-5. **Bound**: the lowest Lagrangian value found (a proven upper bound, see
+5. **Local search**, per-pair effort only (the generalized assignment problem): when only
+   capacity, eligibility, count bands and must-assign bind,
+   :func:`.local_search.improve` (tabu search over shifts and swaps) raises the score.
+6. **Bound**: the lowest Lagrangian value found (a proven upper bound, see
    :mod:`.dual_bound`), after a few more steps started from the learned prices.
 """
 
@@ -516,6 +519,18 @@ class GreedySolver(Solver):
                 return SolverOutput(nothing, Status.NO_SOLUTION, diagnosis=diagnosis)
             notes.append("repaired (" + ", ".join(broken) + ")")
 
+        if problem.effort_kind == "pair":  # a generalized assignment: a local search closes much of the gap
+            from .local_search import applies, improve
+
+            if applies(problem, rules):
+                searched = improve(problem, rules, rep_of, seed=request.seed, deadline=deadline)
+                if searched.improved:
+                    rep_of = searched.rep_of
+                    leads = np.flatnonzero(rep_of >= 0)
+                    pairs = problem.pair_index(leads, rep_of[leads])
+                    notes.append(f"local search +{searched.score - searched.start_score:.6g} in "
+                                 f"{searched.iterations} moves"
+                                 + (" (stopped by the time limit)" if searched.stopped_by_time else ""))
         objective = float(problem.pair_score[pairs].sum())
         n_assigned = int(pairs.size)
         remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.0)

@@ -32,6 +32,11 @@ r"""Backend ``"lp-round"``: LP relaxation, rounding, repair; the LP value is the
 4. **Repair** (:func:`fairassign.solvers.repair.repair`) restores every rule the rounding
    broke and adds leads where the rules allow.
 
+5. **Local search**, per-pair effort only (the generalized assignment problem): when only
+   capacity, eligibility, count bands and must-assign bind,
+   :func:`fairassign.solvers.local_search.improve` (tabu search over shifts and swaps)
+   raises the score of the repaired answer; it never lowers it.
+
 An infeasible LP proves the rules infeasible (status INFEASIBLE, with the rule families
 whose removal makes the LP feasible named in the diagnosis).
 """
@@ -311,6 +316,21 @@ def _round(problem: Problem, model: LinearModel, x: NDArray[np.float64], rules: 
     return rep_of
 
 
+def _search(problem: Problem, rules: Rules, rep_of: NDArray[np.int64], seed: int, deadline: float | None,
+            notes: list[str]) -> NDArray[np.int64]:
+    """:func:`~fairassign.solvers.local_search.improve` on a GAP batch; ``rep_of`` elsewhere."""
+    from .local_search import applies, improve
+
+    if not applies(problem, rules):
+        return rep_of
+    searched = improve(problem, rules, rep_of, seed=seed, deadline=deadline)
+    if searched.improved:
+        notes.append(f"local search +{searched.score - searched.start_score:.6g} in {searched.iterations} moves"
+                     + (" (stopped by the time limit)" if searched.stopped_by_time else ""))
+        return searched.rep_of
+    return rep_of
+
+
 def _diagnose(rules: Rules, model: LinearModel) -> str:
     """Which rule families, dropped one at a time, make the LP feasible; in words."""
     kinds = model.kind_of_rows()
@@ -406,6 +426,8 @@ class LpRoundSolver(Solver):
                 diagnosis=("rounding the LP solution and repairing it found no assignment that keeps every rule "
                            "(the LP relaxation is feasible, so the rules may still admit one: try solver='cpsat')",),
                 notes=tuple(notes))
+        if problem.effort_kind == "pair":  # a generalized assignment: rounding leaves room for a local search
+            repaired = _search(problem, rules, repaired, request.seed, deadline, notes)
         bound = answer.bound
         n_assigned = int((repaired >= 0).sum())
         if minimum is not None and n_assigned < minimum:
