@@ -30,6 +30,7 @@ rep (which raises every rep's fair-share floor).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -352,6 +353,12 @@ class _Ledger:
         self._by_rep = order
         self._by_rep_start = np.searchsorted(self.rep_of[order], np.arange(-1, problem.n_reps + 1))
 
+    def pair(self, lead: int, rep: int) -> int:
+        """Candidate-pair index of (lead, rep), or -1; a search in the lead's own row, not the whole list."""
+        start, stop = int(self.problem.lead_start[lead]), int(self.problem.lead_start[lead + 1])
+        at = start + int(np.searchsorted(self.problem.pair_rep[start:stop], rep))
+        return at if at < stop and int(self.problem.pair_rep[at]) == rep else -1
+
     def leads_of(self, rep: int) -> NDArray[np.int64]:
         """Leads assigned to ``rep``, by position."""
         return self._by_rep[self._by_rep_start[rep + 1]:self._by_rep_start[rep + 2]]
@@ -388,7 +395,7 @@ class _Ledger:
                 d_total += value
                 count_change += 1
             if to >= 0:
-                pair = int(problem.pair_index([lead], [to])[0])
+                pair = self.pair(lead, to)
                 if pair < 0 or not rules.allowed[pair]:
                     return None
                 d_count[to] += 1.0
@@ -417,7 +424,7 @@ class _Ledger:
                 ("value_lower", self.value, d_value[rep], float(rules.value_lower[rep]), False),
             ):
                 before = float(amounts[rep])
-                if bool(_worse(before, before + change, limit, limit, upper, RTOL * max(abs(limit), 1.0))):
+                if change != 0.0 and _worse_one(before, before + change, limit, upper):
                     bindings.append(Binding(rule, _id(self.rep_ids[rep]), before, change, before + change, limit,
                                             _band_message(rule, name, before, change, limit)))
         if rules.fair:
@@ -439,6 +446,16 @@ class _Ledger:
                                                               fair.tolerance)))
         bindings.sort(key=lambda binding: _BINDING_ORDER.index(binding.rule))
         return _Check(tuple(bindings), score_change, count_change)
+
+
+def _worse_one(before: float, after: float, limit: float, upper: bool) -> bool:
+    """:func:`_worse` for one amount under a fixed limit, in plain floats (the exchange search calls it often)."""
+    if math.isinf(limit):
+        return False
+    excess_before = before - limit if upper else limit - before
+    excess_after = after - limit if upper else limit - after
+    scale = max(abs(limit), 1.0)
+    return excess_after > RTOL * scale and excess_after > max(excess_before, 0.0) + 1e-12 * scale
 
 
 def _worse(before: Any, after: Any, limit_before: Any, limit_after: Any, upper: bool, slack: float) -> Any:
@@ -535,7 +552,7 @@ def _best_exchange(ledger: _Ledger, lead: int, targets: list[int], objective: st
     for moved, to in moves:
         source = int(rep_of[moved])
         old = float(problem.pair_score[ledger.pair_of[moved]]) if source >= 0 else 0.0
-        new = float(problem.pair_score[problem.pair_index([moved], [to])[0]]) if to >= 0 else 0.0
+        new = float(problem.pair_score[ledger.pair(moved, to)]) if to >= 0 else 0.0
         move_records.append(Move(_id(lead_ids[moved]), None if source < 0 else _id(rep_ids[source]),
                                  None if to < 0 else _id(rep_ids[to]), new - old))
     return Exchange(move_records[0].to_rep_id, tuple(move_records), outcome.score_change, outcome.count_change,
