@@ -1,0 +1,169 @@
+"""The generalized-assignment local search: it keeps every rule, never lowers the score it was
+given, hands other batches back unchanged, is deterministic, and finds the brute-force optimum
+of tiny GAP batches."""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import fairassign as fa
+from fairassign.rules import bind
+from fairassign.solvers.base import SolveRequest
+from fairassign.solvers.local_search import applies, default_iterations, improve
+from fairassign.solvers.repair import repair
+from strategies import Case, cases, seeds
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from gap_instances import generate, to_problem
+
+
+def _random_start(problem: fa.Problem, constraints: tuple[fa.Constraint, ...], seed: int) -> np.ndarray | None:
+    """A rule-keeping assignment to start from (repair of a random one), or None when none is found."""
+    rng = np.random.default_rng(seed)
+    start = rng.integers(-1, problem.n_reps, size=problem.n_leads).astype(np.int64)
+    return repair(problem, bind(problem, constraints), start, SolveRequest(seed=seed))
+
+
+@given(case=cases(capacity_only=False), seed=seeds, iterations=st.integers(0, 60))
+def test_the_search_keeps_every_rule_and_never_lowers_the_score(case: Case, seed: int, iterations: int) -> None:
+    problem, constraints = case.problem, case.constraints
+    start = _random_start(problem, constraints, seed)
+    if start is None:
+        return
+    rules = bind(problem, constraints)
+    result = improve(problem, rules, start, seed=seed, iterations=iterations)
+    assert fa.verify(problem, result.rep_of, constraints) == []
+    np.testing.assert_array_equal(result.rep_of >= 0, start >= 0)  # the same leads stay assigned
+    assert result.score >= problem.total_score(start) - 1e-12 * max(1.0, abs(problem.total_score(start)))
+    assert result.score == pytest.approx(problem.total_score(result.rep_of))
+    if not applies(problem, rules):
+        np.testing.assert_array_equal(result.rep_of, start)
+
+
+@given(case=cases(capacity_only=False), seed=seeds)
+def test_a_rule_breaking_start_comes_back_unchanged(case: Case, seed: int) -> None:
+    problem, constraints = case.problem, case.constraints
+    rng = np.random.default_rng(seed)
+    start = rng.integers(-1, problem.n_reps, size=problem.n_leads).astype(np.int64)
+    result = improve(problem, bind(problem, constraints), start, seed=seed)
+    if fa.verify(problem, start, constraints):
+        np.testing.assert_array_equal(result.rep_of, start)
+        assert not result.improved
+
+
+def _brute_force_gap(cost: np.ndarray, effort: np.ndarray, capacity: np.ndarray) -> float:
+    """Least cost of assigning every job (row) to one agent (column) within capacity; inf when none."""
+    n, m = cost.shape
+    best = np.inf
+    for choice in itertools.product(range(m), repeat=n):
+        rows = np.arange(n)
+        pick = np.asarray(choice)
+        load = np.bincount(pick, weights=effort[rows, pick], minlength=m)
+        if np.all(load <= capacity):
+            best = min(best, float(cost[rows, pick].sum()))
+    return best
+
+
+@pytest.mark.parametrize("kind", ["c", "d", "e"])
+@pytest.mark.parametrize("seed", range(6))
+def test_tiny_gap_batches_reach_the_brute_force_optimum(kind: str, seed: int) -> None:
+    instance = generate(kind, 7, 3, seed=seed)
+    problem, constraints = to_problem(instance)
+    optimum = _brute_force_gap(instance.cost.astype(float), instance.effort.astype(float),
+                               instance.capacity.astype(float))
+    if not np.isfinite(optimum):
+        return
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
+    assert start is not None
+    result = improve(problem, rules, start, seed=seed)
+    assert fa.verify(problem, result.rep_of, constraints) == []
+    assert instance.total_cost(result.rep_of) == optimum
+
+
+@pytest.mark.parametrize("solver", ["greedy", "lp-round"])
+def test_the_heuristics_land_within_one_percent_on_a_small_type_e_batch(solver: str) -> None:
+    instance = generate("e", 40, 4, seed=3)
+    problem, constraints = to_problem(instance)
+    result = fa.solve(problem, constraints, solver=solver)
+    exact = fa.solve(problem, constraints, solver="mip", time_limit=60)
+    assert result.status.has_solution and exact.status is fa.Status.OPTIMAL
+    assert result.violations == ()
+    assert instance.total_cost(result.rep_of) <= 1.01 * instance.total_cost(exact.rep_of)
+
+
+def test_the_same_seed_gives_the_same_answer() -> None:
+    instance = generate("d", 40, 5, seed=1)
+    problem, constraints = to_problem(instance)
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
+    assert start is not None
+    first = improve(problem, rules, start, seed=5, iterations=300)
+    second = improve(problem, rules, start.copy(), seed=5, iterations=300)
+    np.testing.assert_array_equal(first.rep_of, second.rep_of)
+    assert first.iterations == second.iterations == 300
+
+
+def test_it_improves_a_type_d_start_and_reports_it() -> None:
+    instance = generate("d", 60, 5, seed=2)
+    problem, constraints = to_problem(instance)
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
+    assert start is not None
+    result = improve(problem, rules, start, iterations=500)
+    assert result.improved and result.score > result.start_score
+    assert instance.total_cost(result.rep_of) < instance.total_cost(start)
+    assert fa.verify(problem, result.rep_of, constraints) == []
+
+
+def test_sparse_eligibility_uses_the_sorted_keys_and_keeps_the_rules() -> None:
+    """Half the pairs missing (no lookup table) and a count cap: the search keeps both."""
+    rng = np.random.default_rng(11)
+    n, m = 30, 6
+    score = rng.normal(size=(n, m))
+    score[rng.random((n, m)) < 0.6] = np.nan
+    score[np.arange(n), rng.integers(0, m, n)] = 0.0  # every lead keeps a candidate
+    effort = rng.uniform(0.5, 2.0, size=(n, m))
+    problem = fa.Problem(score=score, capacity=np.full(m, 9.0), effort=effort)
+    constraints = (fa.AssignAll(), fa.CountBand(upper=7))
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(n, -1, np.int64), SolveRequest())
+    assert start is not None
+    result = improve(problem, rules, start, iterations=200)
+    assert fa.verify(problem, result.rep_of, constraints) == []
+    assert result.score >= problem.total_score(start)
+
+
+def test_fair_share_batches_are_handed_back_unchanged() -> None:
+    instance = generate("c", 20, 3, seed=0)
+    problem, _ = to_problem(instance)
+    constraints = (fa.AssignAll(), fa.FairShare(0.5))
+    rules = bind(problem, constraints)
+    assert not applies(problem, rules)
+    start = np.arange(problem.n_leads, dtype=np.int64) % problem.n_reps
+    result = improve(problem, rules, start)
+    np.testing.assert_array_equal(result.rep_of, start)
+    assert result.iterations == 0
+
+
+def test_a_deadline_in_the_past_stops_at_once_with_the_start() -> None:
+    instance = generate("d", 30, 3, seed=0)
+    problem, constraints = to_problem(instance)
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
+    assert start is not None
+    result = improve(problem, rules, start, deadline=0.0)
+    assert result.stopped_by_time and result.iterations == 0
+    np.testing.assert_array_equal(result.rep_of, start)
+
+
+def test_the_default_budget_shrinks_with_size_and_stops_on_huge_batches() -> None:
+    assert default_iterations(500, 5_000) >= default_iterations(4_000, 20_000) > 0
+    assert default_iterations(10_000_000, 10_000) == 0
