@@ -158,7 +158,7 @@ class _Progress:
             print(f"[{time.perf_counter() - self.started:6.1f} s] {text}", file=self.stream, flush=True)
 
     @contextlib.contextmanager
-    def waiting(self, what: str, time_limit: float | None) -> Iterator[None]:
+    def waiting(self, what: str) -> Iterator[None]:
         if self.stream is None:
             yield
             return
@@ -167,9 +167,7 @@ class _Progress:
 
         def beat() -> None:
             while not done.wait(self.interval):
-                spent = time.perf_counter() - began
-                of = f" of the {time_limit:g} s limit" if time_limit is not None else ""
-                self.say(f"{what}: still running, {spent:.0f} s{of}")
+                self.say(f"{what}: still running after {time.perf_counter() - began:.0f} s")
 
         thread = threading.Thread(target=beat, name="fairassign-progress", daemon=True)
         thread.start()
@@ -294,7 +292,7 @@ def _run(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     limit = options["time_limit"]
     what = f"solving with {options['solver']}" + (f" (time limit {limit:g} s)" if limit is not None else "")
     progress.say(what)
-    with progress.waiting(what, limit):
+    with progress.waiting(what):
         result = solve(problem, constraints, **options)
     progress.say(f"solved: {result.status.name} by {result.solver} in {result.solve_time:.2f} s")
 
@@ -309,7 +307,7 @@ def _run(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
         return 1
 
     explain = not args.no_explain
-    with progress.waiting("explaining each decision", None):
+    with progress.waiting("explaining each decision"):
         if explain:
             progress.say("explaining each decision")
         header, rows = assignment_rows(result, explain=explain)
