@@ -306,3 +306,22 @@ def test_any_small_batch_replays_from_its_record_alone(case: object, solver: str
     entry = AuditRecord.from_dict(json.loads(line))
     outcome = replay(entry)
     assert outcome.matches, outcome.message
+
+
+# ------------------------------------------------------------------------------------------- the docs page
+def test_docs_page_examples_run_and_print_what_it_shows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "explain_audit.md").read_text(encoding="utf-8")
+    blocks = page.split("```python\n")[1:]
+    code = [block.split("```", 1)[0] for block in blocks]
+    shown = [block.split("```", 1)[0] for block in page.split("```text\n")[1:]]
+    monkeypatch.chdir(tmp_path)  # the page writes audit.jsonl in the working directory
+    namespace: dict[str, object] = {}
+    for snippet in code:
+        exec(compile(snippet, "docs/explain_audit.md", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert shown[0].strip() == printed.split("\nLead 'small'")[0].split("\nMoving it")[0].strip()
+    for snippet in code:  # every "# output" comment right after a print is what it printed
+        for line in snippet.splitlines():
+            if line.startswith("# ") and not line.startswith("# or"):
+                assert line[2:].split(" other leads:")[0] in printed, line

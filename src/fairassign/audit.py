@@ -635,7 +635,7 @@ def read_jsonl(path: str | os.PathLike[str]) -> list[AuditRecord]:
             try:
                 data = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise ValidationError(f"{path}, line {number}: not valid JSON ({exc.msg} at column {exc.colno})"
+                raise ValidationError(f"{path}, line {number}: not valid JSON ({exc.msg}: column {exc.colno})"
                                       ) from None
             try:
                 records.append(AuditRecord.from_dict(data))
