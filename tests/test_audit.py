@@ -295,7 +295,7 @@ def test_ids_that_json_cannot_hold_are_refused() -> None:
 
 
 # ------------------------------------------------------------------------------------------- property
-@given(cases(max_leads=5, max_reps=3), st.sampled_from(["auto", "greedy", "lp-round", "mip"]))
+@given(cases(max_leads=5, max_reps=3), st.sampled_from(["auto", "greedy", "lp-round", "mip", "cpsat"]))
 def test_any_small_batch_replays_from_its_record_alone(case: object, solver: str) -> None:
     problem, constraints = case.problem, case.constraints  # type: ignore[attr-defined]
     try:
