@@ -74,3 +74,16 @@ def test_same_seed_same_answer():
     first = fa.solve(problem, rules, rel_gap=0.5, seed=7)
     again = fa.solve(problem, rules, rel_gap=0.5, seed=7)
     np.testing.assert_array_equal(first.rep_of, again.rep_of)
+
+
+def test_under_a_time_limit_a_large_batch_runs_the_greedy_first(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(auto, "SAFETY_NET_PAIRS", 100)  # "large" for this test
+    problem = _batch(300, 20, 10, seed=4)
+    rules = [fa.AssignAll(), fa.FairShare(0.1)]
+    result = fa.solve(problem, rules, time_limit=5)
+    assert "greedy first, as a safety net" in result.reason
+    assert result.status.has_solution and result.violations == ()
+    alone = fa.solve(problem, rules, solver="greedy", time_limit=5)
+    assert (result.n_assigned, result.objective) >= (alone.n_assigned, alone.objective - 1e-9)
+    # without a time limit there is no net to need
+    assert "safety net" not in fa.solve(problem, rules).reason

@@ -6,7 +6,9 @@ The plan, in order:
    the fastest (a transportation problem); nothing else runs.
 2. Otherwise a heuristic runs first, so there is always an answer when one can be found
    quickly: ``lp-round`` up to :data:`LP_MAX_PAIRS` candidate pairs, ``greedy`` beyond
-   (and ``greedy`` again if ``lp-round`` finds nothing).
+   (and ``greedy`` again if ``lp-round`` finds nothing). Under a time limit, above
+   :data:`SAFETY_NET_PAIRS` pairs, ``greedy`` runs *before* ``lp-round`` (which gets the time
+   left), so that a limit the LP cannot meet still ends with an assignment.
 3. If the heuristic's gap is above ``rel_gap`` (any gap at all on a tiny batch, up to
    :data:`TINY_PAIRS` pairs, where a proof costs milliseconds) and the batch is small enough
    (:data:`EXACT_MAX_PAIRS`), an exact backend refines it, warm-started from that answer:
@@ -39,10 +41,12 @@ from ..rules import Rules
 from .base import SolveRequest, SolverOutput, get_solver
 
 __all__ = ["solve_auto", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECONDS", "MIN_EXACT_SECONDS",
-           "EXACT_TIME_FACTOR", "TINY_PAIRS"]
+           "EXACT_TIME_FACTOR", "TINY_PAIRS", "SAFETY_NET_PAIRS"]
 
 #: above this many candidate pairs the LP relaxation is slower than it is worth
 LP_MAX_PAIRS = 2_000_000
+#: above this many candidate pairs, under a time limit, the greedy runs before lp-round as a safety net
+SAFETY_NET_PAIRS = 200_000
 #: up to this many candidate pairs, CP-SAT refines the heuristic's answer
 EXACT_MAX_PAIRS = 60_000
 #: up to this many candidate pairs, CP-SAT rather than the MIP refines (its start-up is cheaper)
@@ -96,13 +100,27 @@ def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[s
         return "flow", why, _run("flow", problem, rules, request)
 
     heuristic = "lp-round" if problem.n_pairs <= LP_MAX_PAIRS else "greedy"
-    outputs: list[tuple[str, SolverOutput]] = [(heuristic, _run(heuristic, problem, rules, request))]
-    steps = [f"{heuristic} ({problem.n_pairs} pairs)"]
-    if outputs[-1][1].status is Status.INFEASIBLE:
-        return heuristic, "auto: " + steps[0] + " proved the rules infeasible", outputs[-1][1]
-    if not outputs[-1][1].status.has_solution and heuristic != "greedy":
+    outputs: list[tuple[str, SolverOutput]] = []
+    steps: list[str] = []
+    if heuristic == "lp-round" and request.time_limit is not None and problem.n_pairs > SAFETY_NET_PAIRS:
+        # the LP may not finish in time on a large batch: the greedy's answer comes first, so
+        # that a time limit always ends with the best assignment found so far
         outputs.append(("greedy", _run("greedy", problem, rules, request)))
-        steps.append("greedy after lp-round found nothing")
+        steps.append("greedy first, as a safety net under the time limit")
+        if outputs[-1][1].status is Status.INFEASIBLE:
+            return "greedy", "auto: " + steps[0] + ", proved the rules infeasible", outputs[-1][1]
+        left = request.time_limit - (time.perf_counter() - started)
+        if left > 0.05:
+            outputs.append((heuristic, _run(heuristic, problem, rules, replace(request, time_limit=left))))
+            steps.append(f"{heuristic} ({problem.n_pairs} pairs)")
+    else:
+        outputs.append((heuristic, _run(heuristic, problem, rules, request)))
+        steps.append(f"{heuristic} ({problem.n_pairs} pairs)")
+        if outputs[-1][1].status is Status.INFEASIBLE:
+            return heuristic, "auto: " + steps[0] + " proved the rules infeasible", outputs[-1][1]
+        if not outputs[-1][1].status.has_solution and heuristic != "greedy":
+            outputs.append(("greedy", _run("greedy", problem, rules, request)))
+            steps.append("greedy after lp-round found nothing")
 
     best_name, best = max(outputs, key=lambda item: _key(problem, item[1]))
     # a tiny batch is proven optimal in milliseconds, so rel_gap does not stop it short
