@@ -1,0 +1,238 @@
+"""The online router against the offline optimum of the same leads, and against greedy routing.
+
+One day's leads come from :func:`fairassign.datasets.make_batch` (one batch, so the reps are the
+same), shuffled and split: a *sample* (yesterday, the same distribution) and a *stream* routed one
+lead at a time in random order. Capacities are the day's for the stream (the batch's capacities
+scaled to the stream's share, rounded down), so they bind when ``--slack`` is below 1.
+
+Methods, all on the same stream:
+
+* ``offline``: ``fa.solve(stream, [FairShare], objective="score")``, every lead known in advance;
+  its total score is the reference (100%), its bound an upper limit on any method.
+* ``offline-nofair``: the same without FairShare (exact min-cost flow); ``x bound`` divides by the
+  smaller of this and the offline solve's own bound, an upper limit on every fair assignment.
+* ``router``: :class:`fairassign.router.Router` with prices from the sample LP only.
+* ``router+refresh``: the same, re-solving the prices every ``--refresh`` leads on a window of
+  the last ``--window`` leads with the room left.
+* ``greedy``: no prices: each lead to its best-scoring eligible rep with room (the anchor that
+  should do worse).
+
+Reported per method: total score and its ratio to offline, leads assigned, the largest fair-share
+deviation (``max |V_r - share_r V| / (share_r V)``; FairShare(t) holds when it is <= t), rules broken
+(``fa.verify``: fair-share rows; capacity is always checked), and per-lead latency of each
+``route`` call (``time.perf_counter_ns``): median, p99 and max (the max includes refreshes).
+
+Run::
+
+    python benchmarks/online.py                 # 10k leads x 200 reps, slack 0.8 and 1.0, 1 seed
+    python benchmarks/online.py --quick         # 2k x 50, a smoke run
+    python benchmarks/online.py --seeds 3 --refresh 1000
+
+It prints a table and writes ``benchmarks/results/online-<mode>.csv``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+import fairassign as fa
+from fairassign.datasets import make_batch
+from fairassign.metrics import metrics
+from fairassign.router import Router
+
+HERE = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class Row:
+    instance: str
+    seed: int
+    method: str
+    objective: float
+    ratio: float
+    bound_ratio: float
+    assigned: int
+    n_leads: int
+    max_share_dev: float
+    fair_violations: int
+    capacity_violations: int
+    median_us: float
+    p99_us: float
+    max_us: float
+    setup_s: float
+    note: str
+
+
+def split_day(n_sample: int, n_stream: int, n_reps: int, *, seed: int, slack: float,
+              tier_effort: bool) -> tuple[fa.Problem, fa.Problem]:
+    """A day's batch shuffled into a sample and a stream with the same reps and the stream's capacity."""
+    total = n_sample + n_stream
+    batch = make_batch(total, n_reps, seed=seed, capacity_slack=slack, tier_effort=tier_effort)
+    day = batch.problem
+    order = np.random.default_rng(seed + 7).permutation(total)
+    capacity = np.maximum(1.0, np.floor(day.capacity * n_stream / total))
+    score = sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)
+    effort = day.lead_effort if day.lead_effort is not None else np.ones(total)
+
+    def part(leads: np.ndarray) -> fa.Problem:
+        return fa.Problem(score=score[leads], capacity=capacity, effort=effort[leads], value=day.value[leads],
+                          rep_ids=day.rep_ids)
+
+    return part(order[:n_sample]), part(order[n_sample:])
+
+
+def dense_rows(problem: fa.Problem) -> np.ndarray:
+    return problem.dense_score()  # -inf at non-candidates; fine at 10k x 200
+
+
+def measure(stream: fa.Problem, rep_of: np.ndarray, constraints: list[fa.Constraint]) -> tuple[float, int, int, float]:
+    violations = fa.verify(stream, rep_of, constraints)
+    fair = sum(v.rule == "FairShare" for v in violations)
+    capacity = sum(v.rule == "capacity" for v in violations)
+    deviation = metrics(stream, rep_of).max_share_deviation
+    return stream.total_score(rep_of), fair, capacity, float(deviation)
+
+
+def run_router(stream: fa.Problem, rows: np.ndarray, router: Router) -> tuple[np.ndarray, np.ndarray]:
+    value = stream.value.tolist()
+    effort = (stream.lead_effort if stream.lead_effort is not None else np.ones(stream.n_leads)).tolist()
+    rep_of = np.empty(stream.n_leads, np.int64)
+    latency = np.empty(stream.n_leads, np.int64)
+    clock = time.perf_counter_ns
+    route = router.route
+    for i in range(stream.n_leads):
+        row = rows[i]
+        started = clock()
+        rep_of[i] = route(row, value[i], effort[i])
+        latency[i] = clock() - started
+    return rep_of, latency
+
+
+def run_greedy(stream: fa.Problem, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The anchor: best raw score among eligible reps with room, no prices, same numpy style."""
+    room = stream.capacity.astype(np.float64).copy()
+    effort = (stream.lead_effort if stream.lead_effort is not None else np.ones(stream.n_leads)).tolist()
+    buffer = np.empty(stream.n_reps)
+    full = np.empty(stream.n_reps, dtype=bool)
+    rep_of = np.empty(stream.n_leads, np.int64)
+    latency = np.empty(stream.n_leads, np.int64)
+    clock = time.perf_counter_ns
+    for i in range(stream.n_leads):
+        started = clock()
+        np.copyto(buffer, rows[i])
+        np.less(room, effort[i], out=full)
+        np.copyto(buffer, -np.inf, where=full)
+        best = int(np.argmax(buffer))
+        if buffer[best] > -np.inf:
+            room[best] -= effort[i]
+            rep_of[i] = best
+        else:
+            rep_of[i] = -1
+        latency[i] = clock() - started
+    return rep_of, latency
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2k x 50 smoke run")
+    parser.add_argument("--leads", type=int, default=10_000)
+    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--sample", type=int, default=1_000, help="leads in the sample day")
+    parser.add_argument("--slack", type=float, nargs="+", default=[0.8, 1.0])
+    parser.add_argument("--tolerance", type=float, default=0.10)
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--refresh", type=int, default=2_000, help="refresh_every for router+refresh (0: skip)")
+    parser.add_argument("--window", type=int, default=1_000)
+    parser.add_argument("--time-limit", type=float, default=300.0, help="seconds for the offline solve")
+    parser.add_argument("--tier-effort", action="store_true", help="effort by tier (A=3, B=2, C=1)")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.leads, args.reps, args.sample, args.window = 2_000, 50, 500, 500
+        args.refresh = min(args.refresh, 1_000)
+    mode = "quick" if args.quick else "full"
+
+    results: list[Row] = []
+    header = (f"{'instance':<24} {'seed':>4} {'method':<15} {'objective':>14} {'x offline':>9} {'x bound':>8} "
+              f"{'assigned':>11} {'max dev':>8} {'fair viol':>9} {'cap viol':>8} {'med us':>7} {'p99 us':>7} "
+              f"{'max us':>9} {'setup s':>8}  note")
+    print(header)
+    print("-" * len(header))
+    for slack in args.slack:
+        instance = f"{args.leads}x{args.reps} slack {slack:g}"
+        constraints: list[fa.Constraint] = [fa.FairShare(args.tolerance)]
+        for seed in range(args.seeds):
+            sample, stream = split_day(args.sample, args.leads, args.reps, seed=seed, slack=slack,
+                                       tier_effort=args.tier_effort)
+            rows = dense_rows(stream)
+
+            started = time.perf_counter()
+            offline = fa.solve(stream, constraints, objective="score", time_limit=args.time_limit, seed=seed)
+            offline_time = time.perf_counter() - started
+            # the capacity-only optimum (exact, min-cost flow) bounds every fair assignment from above
+            unfair = fa.solve(stream, objective="score", seed=seed)
+            reference = offline.objective if offline.status.has_solution else float("nan")
+            bound = unfair.objective if offline.bound is None else min(offline.bound, unfair.objective)
+
+            def add(method: str, rep_of: np.ndarray, latency: np.ndarray | None, setup: float, note: str, *,
+                    stream: fa.Problem = stream, constraints: list[fa.Constraint] = constraints,
+                    instance: str = instance, seed: int = seed, reference: float = reference,
+                    bound: float = bound) -> None:
+                objective, fair, capacity, deviation = measure(stream, rep_of, constraints)
+                micro = latency / 1e3 if latency is not None else None
+                row = Row(instance, seed, method, objective, objective / reference, objective / bound,
+                          int((rep_of >= 0).sum()), stream.n_leads, deviation, fair, capacity,
+                          float(np.median(micro)) if micro is not None else float("nan"),
+                          float(np.percentile(micro, 99)) if micro is not None else float("nan"),
+                          float(micro.max()) if micro is not None else float("nan"), setup, note)
+                results.append(row)
+                print(f"{row.instance:<24} {row.seed:>4} {row.method:<15} {row.objective:>14,.0f} "
+                      f"{row.ratio:>9.2%} {row.bound_ratio:>8.2%} {row.assigned:>5}/{row.n_leads:<5} "
+                      f"{row.max_share_dev:>8.3f} {row.fair_violations:>9} {row.capacity_violations:>8} "
+                      f"{row.median_us:>7.1f} {row.p99_us:>7.1f} {row.max_us:>9.0f} {row.setup_s:>8.2f}  {row.note}",
+                      flush=True)
+
+            add("offline", offline.rep_of, None, offline_time, f"{offline.status.name} {offline.solver}")
+            add("offline-nofair", unfair.rep_of, None, unfair.solve_time,
+                f"{unfair.status.name} {unfair.solver}, FairShare not imposed")
+
+            started = time.perf_counter()
+            router = Router(sample, constraints, seed=seed, expected_leads=stream.n_leads)
+            setup = time.perf_counter() - started
+            rep_of, latency = run_router(stream, rows, router)
+            add("router", rep_of, latency, setup, "; ".join(router.state().notes) or "sample prices")
+
+            if args.refresh:
+                started = time.perf_counter()
+                router = Router(sample, constraints, seed=seed, expected_leads=stream.n_leads,
+                                refresh_every=args.refresh, window=args.window)
+                setup = time.perf_counter() - started
+                rep_of, latency = run_router(stream, rows, router)
+                state = router.state()
+                refresh_total = float(np.sort(latency)[-state.n_refreshes:].sum()) / 1e9 if state.n_refreshes else 0
+                add("router+refresh", rep_of, latency, setup,
+                    f"{state.n_refreshes} refreshes, ~{refresh_total:.1f} s in total"
+                    + (f"; {'; '.join(state.notes)}" if state.notes else ""))
+
+            rep_of, latency = run_greedy(stream, rows)
+            add("greedy", rep_of, latency, 0.0, "no prices")
+
+    out = HERE / "results" / f"online-{mode}.csv"
+    out.parent.mkdir(exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(asdict(results[0])))
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in results)
+    print(f"\nwrote {out.relative_to(HERE.parent)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
