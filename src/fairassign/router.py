@@ -25,10 +25,9 @@ What holds whatever the prices:
 * eligibility: only reps with a finite score (and ``eligible`` True) are chosen.
 
 What holds approximately (measured in ``benchmarks/online.py``): the lower sides of bands,
-and :class:`~fairassign.FairShare`. Its upper side is guarded against the projected total
-value :math:`\hat V` (a rep is refused a lead that would take it above :math:`h_r \hat V`),
-its lower side only through prices; the final total :math:`V` is unknown until the stream
-ends, so no online rule can promise it.
+and :class:`~fairassign.FairShare`, pulled towards by a feedback price (and, with
+``fair_guard=True``, an upper guard against the projected total value :math:`\hat V`); the
+final total :math:`V` is unknown until the stream ends, so no online rule can promise it.
 
 Prices refresh from recent traffic when ``refresh_every`` is set: every that many routed
 leads, the LP is re-solved on the last ``window`` leads with the remaining capacity, band
@@ -361,7 +360,14 @@ class Router:
         Capacity for the stream, when it differs from the sample problem's.
     fair_guard : bool
         Refuse a rep a lead that would take it above ``high_r`` times the projected total
-        value (default True; only with :class:`FairShare`).
+        value (only with :class:`FairShare`; default False: measured, it cost score and did
+        not make the share hold).
+    fair_prices : {"feedback", "lp"}
+        "feedback" (default): the LP prices capacity and bands; fair shares are held by a
+        term :math:`v_i \kappa (V_r - w_r V_{now}) / (w_r \hat V)` charged to reps ahead of
+        their share. "lp": the LP's fair-share duals instead.
+    fair_gain : float
+        :math:`\kappa` of the feedback term (default 2).
 
     Examples
     --------
