@@ -432,16 +432,17 @@ class RepProfiles:
         # two pseudo-records at the pooled rate keep each mean inside (0, 1) when a segment saw
         # only wins or only losses (a Beta needs a, b > 0)
         means = (wins.sum(axis=0) + 2.0 * pooled) / (trials.sum(axis=0) + 2.0)
-        terms = [_moment_terms(wins[:, s], trials[:, s]) for s in range(n_segments)]
-        estimable = [s for s in range(n_segments) if terms[s] is not None]
+        found = {s: _moment_terms(wins[:, s], trials[:, s]) for s in range(n_segments)}
+        terms = {s: term for s, term in found.items() if term is not None}
+        estimable = sorted(terms)
 
         def clip(strength: float) -> float:
             return min(max(strength, self.min_strength), self.max_strength)
 
         strengths = np.full(n_segments, np.nan)
         if self.shared_strength and estimable:
-            excess = sum(terms[s][0] for s in estimable)  # type: ignore[index]
-            scale = sum(terms[s][1] for s in estimable)  # type: ignore[index]
+            excess = sum(terms[s][0] for s in estimable)
+            scale = sum(terms[s][1] for s in estimable)
             shared = clip(_strength_from_terms(excess, scale))
             if self.prior == "marginal":
                 shared = _shared_strength_by_likelihood(wins[:, estimable], trials[:, estimable], means[estimable],
@@ -449,7 +450,7 @@ class RepProfiles:
             strengths[:] = shared
         elif estimable:
             for s in estimable:
-                strength = clip(_strength_from_terms(*terms[s]))  # type: ignore[misc]
+                strength = clip(_strength_from_terms(*terms[s]))
                 if self.prior == "marginal":
                     means[s], strength = _strength_by_likelihood(wins[:, s], trials[:, s], means[s], strength,
                                                                  self.min_strength, self.max_strength)

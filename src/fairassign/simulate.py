@@ -64,7 +64,6 @@ from .errors import ValidationError
 from .metrics import gini
 from .problem import Problem
 from .profiles import RepProfiles
-from .result import Result
 
 __all__ = ["Scenario", "SimulationRun", "DayRules", "builtin_scenario", "simulate", "compare_period"]
 
@@ -323,20 +322,6 @@ def _arrivals(scenario: Scenario, seed: int, day: int) -> _Day:
                 deal_factor=deal_factor, present=present)
 
 
-def _router(strategy: str) -> Any:
-    """``run_strategy`` when available, else fa.solve for solver names (the optimiser is "auto")."""
-    try:
-        from .strategies import run_strategy
-    except ImportError:  # pragma: no cover - only before fairassign.strategies existed
-        from .solve import solve
-
-        def run_strategy(name: str, problem: Problem, constraints: Any = (), *, seed: int = 0,
-                         time_limit: float | None = None, **options: Any) -> Result:
-            solver = "auto" if name == OPTIMISER else name
-            return solve(problem, constraints, solver=solver, seed=seed, time_limit=time_limit, **options)
-    return run_strategy
-
-
 @dataclass(frozen=True, eq=False)
 class SimulationRun:
     """One strategy played over a scenario at one seed.
@@ -508,7 +493,8 @@ def simulate(
     seed = _check_seed(seed)
     options = dict(strategy_options or {})
     rules_of_day = _rules_of_day(constraints)
-    run_strategy = _router(strategy)
+    from .strategies import run_strategy  # here, not at the top: strategies is the heavier module
+
     world = _world(scenario, seed)
     n_reps, n_days, n_industries = scenario.n_reps, scenario.n_days, len(scenario.industries)
     profiles = RepProfiles.neutral(n_reps, scenario.n_segments)
