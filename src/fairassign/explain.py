@@ -320,6 +320,10 @@ class _Check:
     count_change: int
 
 
+#: stands for "some rule breaks" in a quick check
+_BROKEN = Binding("capacity", None, 0.0, 0.0, 0.0, 0.0, "")
+
+
 class _Ledger:
     """Per-rep totals of one assignment, and what small changes to it would break."""
 
@@ -352,12 +356,29 @@ class _Ledger:
         order = np.argsort(self.rep_of, kind="stable")
         self._by_rep = order
         self._by_rep_start = np.searchsorted(self.rep_of[order], np.arange(-1, problem.n_reps + 1))
+        # plain-float copies of the per-rep limits and totals: the exchange search reads them thousands of times
+        self._limits = list(zip(problem.capacity.tolist(), rules.count_upper.tolist(), rules.value_upper.tolist(),
+                                rules.count_lower.tolist(), rules.value_lower.tolist(), strict=True))
+        self._totals = list(zip(self.effort.tolist(), self.count.tolist(), self.value.tolist(), strict=True))
+        self._rows: dict[int, dict[int, int]] = {}
 
     def pair(self, lead: int, rep: int) -> int:
-        """Candidate-pair index of (lead, rep), or -1; a search in the lead's own row, not the whole list."""
-        start, stop = int(self.problem.lead_start[lead]), int(self.problem.lead_start[lead + 1])
-        at = start + int(np.searchsorted(self.problem.pair_rep[start:stop], rep))
-        return at if at < stop and int(self.problem.pair_rep[at]) == rep else -1
+        """Candidate-pair index of (lead, rep), or -1; from the lead's own row, not the whole list."""
+        row = self._rows.get(lead)
+        if row is None:
+            start, stop = int(self.problem.lead_start[lead]), int(self.problem.lead_start[lead + 1])
+            row = dict(zip(self.problem.pair_rep[start:stop].tolist(), range(start, stop), strict=True))
+            self._rows[lead] = row
+        return row.get(rep, -1)
+
+    def over_capacity(self, lead: int, rep: int) -> bool:
+        """Adding ``lead`` alone to ``rep`` passes its capacity (the first rule :meth:`check` tests)."""
+        pair = self.pair(lead, rep)
+        if pair < 0:
+            return False  # check() says "not allowed"
+        change = self.problem.pair_effort.item(pair)
+        before = self._totals[rep][0]
+        return change != 0.0 and _worse_one(before, before + change, self._limits[rep][0], True)
 
     def leads_of(self, rep: int) -> NDArray[np.int64]:
         """Leads assigned to ``rep``, by position."""
@@ -371,8 +392,11 @@ class _Ledger:
     def rep_name(self, rep: int) -> str:
         return f"rep {self.rep_ids[rep]!r}"
 
-    def check(self, moves: list[tuple[int, int]]) -> _Check | None:
-        """What the assignment with each ``(lead, new rep)`` applied breaks; None if a move is not allowed."""
+    def check(self, moves: list[tuple[int, int]], *, quick: bool = False) -> _Check | None:
+        """What the assignment with each ``(lead, new rep)`` applied breaks; None if a move is not allowed.
+
+        ``quick``: stop at the first broken rule, with no message (the exchange search only asks "any?").
+        """
         problem, rules = self.problem, self.rules
         d_count: dict[int, float] = defaultdict(float)
         d_effort: dict[int, float] = defaultdict(float)
@@ -384,13 +408,13 @@ class _Ledger:
             source = int(self.rep_of[lead])
             if source == to:
                 continue
-            value = float(problem.value[lead])
+            value = problem.value.item(lead)
             if source >= 0 and self.pair_of[lead] >= 0:
                 pair = int(self.pair_of[lead])
                 d_count[source] -= 1.0
-                d_effort[source] -= float(problem.pair_effort[pair])
+                d_effort[source] -= problem.pair_effort.item(pair)
                 d_value[source] -= value
-                score_change -= float(problem.pair_score[pair])
+                score_change -= problem.pair_score.item(pair)
             elif source < 0:
                 d_total += value
                 count_change += 1
@@ -399,9 +423,9 @@ class _Ledger:
                 if pair < 0 or not rules.allowed[pair]:
                     return None
                 d_count[to] += 1.0
-                d_effort[to] += float(problem.pair_effort[pair])
+                d_effort[to] += problem.pair_effort.item(pair)
                 d_value[to] += value
-                score_change += float(problem.pair_score[pair])
+                score_change += problem.pair_score.item(pair)
             else:
                 d_total -= value
                 count_change -= 1
@@ -410,23 +434,28 @@ class _Ledger:
         bindings: list[Binding] = []
         for lead in dropped:
             if rules.must_assign[lead]:
+                if quick:
+                    return _Check((_BROKEN,), score_change, count_change)
                 bindings.append(Binding("must_assign", None, 1.0, -1.0, 0.0, 1.0,
                                         f"lead {self.lead_ids[lead]!r} must be assigned (AssignAll or Pin)",
                                         lead_id=_id(self.lead_ids[lead])))
         total_after = self.total_value + d_total
-        for rep in sorted(set(d_count) | set(d_effort) | set(d_value)):
-            name = self.rep_name(rep)
-            for rule, amounts, change, limit, upper in (
-                ("capacity", self.effort, d_effort[rep], float(problem.capacity[rep]), True),
-                ("count_upper", self.count, d_count[rep], float(rules.count_upper[rep]), True),
-                ("value_upper", self.value, d_value[rep], float(rules.value_upper[rep]), True),
-                ("count_lower", self.count, d_count[rep], float(rules.count_lower[rep]), False),
-                ("value_lower", self.value, d_value[rep], float(rules.value_lower[rep]), False),
+        for rep in sorted(d_count):
+            capacity, count_upper, value_upper, count_lower, value_lower = self._limits[rep]
+            effort, count, value = self._totals[rep]
+            change_effort, change_count, change_value = d_effort[rep], d_count[rep], d_value[rep]
+            for rule, before, change, limit, upper in (
+                ("capacity", effort, change_effort, capacity, True),
+                ("count_upper", count, change_count, count_upper, True),
+                ("value_upper", value, change_value, value_upper, True),
+                ("count_lower", count, change_count, count_lower, False),
+                ("value_lower", value, change_value, value_lower, False),
             ):
-                before = float(amounts[rep])
                 if change != 0.0 and _worse_one(before, before + change, limit, upper):
+                    if quick:
+                        return _Check((_BROKEN,), score_change, count_change)
                     bindings.append(Binding(rule, _id(self.rep_ids[rep]), before, change, before + change, limit,
-                                            _band_message(rule, name, before, change, limit)))
+                                            _band_message(rule, self.rep_name(rep), before, change, limit)))
         if rules.fair:
             touched = np.arange(problem.n_reps) if d_total != 0.0 else np.array(sorted(d_value), dtype=np.int64)
             values = self.value[touched]
@@ -436,6 +465,8 @@ class _Ledger:
                 for rule, share, upper in (("fair_high", fair.high[touched], True),
                                            ("fair_low", fair.low[touched], False)):
                     broken = _worse(values, moved, share * self.total_value, share * total_after, upper, slack)
+                    if quick and broken.any():
+                        return _Check((_BROKEN,), score_change, count_change)
                     for k in np.flatnonzero(broken).tolist():
                         rep = int(touched[k])
                         bindings.append(Binding(rule, _id(self.rep_ids[rep]), float(values[k]),
@@ -503,7 +534,7 @@ def _best_exchange(ledger: _Ledger, lead: int, targets: list[int], objective: st
 
     def consider(moves: list[tuple[int, int]]) -> None:
         nonlocal best
-        outcome = ledger.check(moves)
+        outcome = ledger.check(moves, quick=True)
         if outcome is None or outcome.bindings:
             return
         score = outcome.score_change
@@ -540,6 +571,8 @@ def _best_exchange(ledger: _Ledger, lead: int, targets: list[int], objective: st
                         complete = False
                         break
                     searched += 1
+                    if place >= 0 and place != source and place != target and ledger.over_capacity(other, place):
+                        continue  # the same verdict check() would reach, without building the move
                     consider([(lead, target), (other, place)])
     if best is None:
         cut = "" if complete else f", search stopped at {MAX_EXCHANGES}"
