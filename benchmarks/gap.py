@@ -18,9 +18,15 @@ Run::
     python benchmarks/gap.py               # quick: 100x5, 100x10, 200x10, 200x20; 30 s limits (~30 min)
     python benchmarks/gap.py --full        # adds 400x20, 800x40, 1600x80
     python benchmarks/gap.py --types cd --sizes 100x5,200x20 --time-limit 10
+    python benchmarks/gap.py --sizes 100x5,200x20 --methods fa:lp-round,fa:greedy --out /tmp/h.csv
 
-It prints a table and writes ``benchmarks/results/gap-<mode>.csv`` (rows are appended as they
-finish, so an interrupted run keeps what it measured).
+It prints a table and writes ``benchmarks/results/gap-<mode>.csv`` (or ``--out``; rows are
+appended as they finish, so an interrupted run keeps what it measured), then a summary of the
+heuristics' gaps per type and size to the **best known** cost and the best proven lower bound.
+Best known figures persist across runs in ``--reference`` (default
+``benchmarks/results/gap-reference.csv``: per instance, the least cost any method reached and
+the highest lower bound any proved), so a heuristics-only run is still measured against the
+exact methods' earlier results.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ class Row:
     violations: int | None
     cost_x_anchor: float | None = None
     time_x_anchor: float | None = None
+    gap_to_best_known: float | None = None
     note: str = ""
 
 
@@ -125,8 +132,36 @@ def _relative(cost: float, bound: float) -> float:
     return max(0.0, (cost - bound) / max(abs(bound), 1e-12))
 
 
+def read_reference(path: Path) -> dict[str, tuple[float | None, float | None]]:
+    """Best known (cost, lower bound) per instance key ``<type><leads>x<reps>/<seed>``."""
+    known: dict[str, tuple[float | None, float | None]] = {}
+    if path.exists():
+        with path.open(newline="") as handle:
+            for entry in csv.DictReader(handle):
+                known[entry["instance"]] = (float(entry["best_cost"]) if entry["best_cost"] else None,
+                                            float(entry["best_bound"]) if entry["best_bound"] else None)
+    return known
+
+
+def write_reference(path: Path, known: dict[str, tuple[float | None, float | None]]) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["instance", "best_cost", "best_bound"])
+        for key in sorted(known):
+            cost, bound = known[key]
+            writer.writerow([key, "" if cost is None else f"{cost:.10g}", "" if bound is None else f"{bound:.10g}"])
+
+
+def _merge(old: tuple[float | None, float | None], cost: float | None,
+           bound: float | None) -> tuple[float | None, float | None]:
+    costs = [c for c in (old[0], cost) if c is not None]
+    bounds = [b for b in (old[1], bound) if b is not None]
+    return (min(costs) if costs else None, max(bounds) if bounds else None)
+
+
 def run_instance(instance: GapInstance, methods: tuple[str, ...], time_limit: float, seed: int,
-                 on_row: Callable[[Row], None] | None = None) -> list[Row]:
+                 on_row: Callable[[Row], None] | None = None,
+                 known: dict[str, tuple[float | None, float | None]] | None = None) -> list[Row]:
     problem, constraints = to_problem(instance)
     size = f"{instance.n_leads}x{instance.n_reps}"
     rows: list[Row] = []
@@ -151,12 +186,20 @@ def run_instance(instance: GapInstance, methods: tuple[str, ...], time_limit: fl
         rows.append(row)
     bounds = [r.lower_bound for r in rows if r.lower_bound is not None]
     best_bound = max(bounds) if bounds else None
+    costs = [r.cost for r in rows if r.cost is not None and r.violations == 0]
+    key = f"{instance.name}/{instance.seed}"
+    best_known = (None, None)
+    if known is not None:
+        known[key] = best_known = _merge(known.get(key, (None, None)), min(costs) if costs else None, best_bound)
+        best_bound = best_known[1]
     anchor = next((r for r in rows if r.method == "anchor"), None)
     for row in rows:
         if row.cost is not None and best_bound is not None:
             row.gap_to_best_bound = _relative(row.cost, best_bound)
             if row.cost < best_bound - 1e-6 * abs(best_bound):
                 row.note = (row.note + "; " if row.note else "") + f"cost below best bound {best_bound:g}: a bug"
+        if row.cost is not None and best_known[0] is not None:
+            row.gap_to_best_known = _relative(row.cost, best_known[0])
         if anchor is not None:
             if row.cost is not None and anchor.cost:
                 row.cost_x_anchor = row.cost / anchor.cost
@@ -173,14 +216,28 @@ def _fmt(value: float | None, spec: str) -> str:
 
 def print_table(rows: list[Row]) -> None:
     header = (f"{'type':<4} {'size':>8} {'method':<12} {'status':<11} {'cost':>9} {'bound':>9} {'own gap':>8} "
-              f"{'gap best':>8} {'viol':>4} {'time s':>7} {'proven s':>8} {'cost/anc':>8} {'time/anc':>8}  note")
+              f"{'gap best':>8} {'to known':>8} {'viol':>4} {'time s':>7} {'proven s':>8} {'cost/anc':>8} "
+              f"{'time/anc':>8}  note")
     print(header)
     print("-" * len(header))
     for r in rows:
         print(f"{r.type:<4} {r.size:>8} {r.method:<12} {r.status:<11} {_fmt(r.cost, ',.0f'):>9} "
               f"{_fmt(r.lower_bound, ',.0f'):>9} {_fmt(r.own_gap, '.3%'):>8} {_fmt(r.gap_to_best_bound, '.3%'):>8} "
-              f"{_fmt(r.violations, 'd'):>4} {r.seconds:7.2f} {_fmt(r.proven_seconds, '.2f'):>8} "
+              f"{_fmt(r.gap_to_best_known, '.3%'):>8} {_fmt(r.violations, 'd'):>4} {r.seconds:7.2f} "
+              f"{_fmt(r.proven_seconds, '.2f'):>8} "
               f"{_fmt(r.cost_x_anchor, '.4f'):>8} {_fmt(r.time_x_anchor, '.2f'):>8}  {r.note}")
+
+
+def print_heuristic_summary(rows: list[Row]) -> None:
+    """Per type and size: each heuristic's gap to the best known cost and to the best lower bound."""
+    heuristics = [r for r in rows if r.method in ("fa:lp-round", "fa:greedy")]
+    if not heuristics:
+        return
+    print("\nheuristic gaps (to the best known cost / to the best proven lower bound):")
+    print(f"{'type':<4} {'size':>8} {'method':<12} {'cost':>9} {'to known':>9} {'to bound':>9} {'time s':>7}")
+    for r in sorted(heuristics, key=lambda r: (r.size, r.type, r.method)):
+        print(f"{r.type:<4} {r.size:>8} {r.method:<12} {_fmt(r.cost, ',.0f'):>9} "
+              f"{_fmt(r.gap_to_best_known, '.3%'):>9} {_fmt(r.gap_to_best_bound, '.3%'):>9} {r.seconds:7.2f}")
 
 
 def _sizes(text: str) -> tuple[tuple[int, int], ...]:
@@ -199,6 +256,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated subset of " + ",".join(METHODS))
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds for the exact methods and auto")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=None, help="CSV to write (default results/gap-<mode>.csv)")
+    parser.add_argument("--reference", type=Path, default=HERE / "results" / "gap-reference.csv",
+                        help="best known costs and bounds, read and updated")
     args = parser.parse_args(argv)
 
     sizes = _sizes(args.sizes) if args.sizes else QUICK_SIZES + (FULL_SIZES if args.full else ())
@@ -210,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
-    path = out_dir / f"gap-{'full' if args.full else 'quick'}.csv"
+    path = args.out or out_dir / f"gap-{'full' if args.full else 'quick'}.csv"
+    known = read_reference(args.reference)
     names = [f.name for f in fields(Row)]
     rows: list[Row] = []
     with path.open("w", newline="") as handle:
@@ -224,9 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         for n_leads, n_reps in sizes:
             for kind in kinds:
                 instance = generate(kind, n_leads, n_reps, seed=args.seed)
-                rows.extend(run_instance(instance, methods, args.time_limit, args.seed, on_row=write))
+                rows.extend(run_instance(instance, methods, args.time_limit, args.seed, on_row=write, known=known))
+                write_reference(args.reference, known)
     print()
     print_table(rows)
+    print_heuristic_summary(rows)
     print(f"\nwrote {path}")
     return 0
 
