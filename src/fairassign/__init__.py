@@ -8,7 +8,8 @@
 
 from __future__ import annotations
 
-from . import datasets, metrics
+from . import baselines, datasets, metrics, over_time
+from .baselines import TerritoryRule, territory_rules
 from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
 from .decompose import Block, blocks, solve_blocks
 from .eligibility import attribute_eligibility, tier_eligibility
@@ -21,11 +22,19 @@ from .errors import (
     UnknownSolverError,
     ValidationError,
 )
+from .frames import problem_from_frames, result_to_frame
+from .grading import Grades, grade, grade_leads
 from .metrics import Metrics
+from .over_time import Recycling, Resolution, available_problem, recycle, resolve, solve_with_history
 from .problem import Problem
+from .profiles import RepProfiles, segment_codes
 from .result import Result, Status
+from .router import Router
+from .rules_file import RulesFile, parse_rules, read_rules
+from .simulate import Scenario, SimulationRun, builtin_scenario, compare_period, simulate
 from .solve import solve
 from .solvers import solver_names
+from .strategies import run_strategy, strategy_names
 from .sweep import sweep
 from .verify import Violation, verify
 
@@ -52,6 +61,36 @@ __all__ = [
     "FairShare",
     "Pin",
     "Forbid",
+    # strategies, scoring and simulation
+    "run_strategy",
+    "strategy_names",
+    "baselines",
+    "TerritoryRule",
+    "territory_rules",
+    "grade",
+    "grade_leads",
+    "Grades",
+    "RepProfiles",
+    "segment_codes",
+    "Scenario",
+    "SimulationRun",
+    "builtin_scenario",
+    "simulate",
+    "compare_period",
+    # routing in production
+    "over_time",
+    "resolve",
+    "Resolution",
+    "recycle",
+    "Recycling",
+    "available_problem",
+    "solve_with_history",
+    "Router",
+    "problem_from_frames",
+    "result_to_frame",
+    "read_rules",
+    "parse_rules",
+    "RulesFile",
     "tier_eligibility",
     "attribute_eligibility",
     "solver_names",

@@ -67,7 +67,6 @@ from typing import Any, Literal
 import numpy as np
 import scipy.optimize
 import scipy.special
-import scipy.stats
 from numpy.typing import ArrayLike, NDArray
 
 from .errors import ValidationError
@@ -531,7 +530,9 @@ class RepProfiles:
             raise ValidationError(f"level must be a probability in (0, 1), got {level!r}")
         tail = (1.0 - level) / 2.0
         alpha, beta = self.posterior_alpha, self.posterior_beta
-        return scipy.stats.beta.ppf(tail, alpha, beta), scipy.stats.beta.ppf(1.0 - tail, alpha, beta)
+        from scipy.stats import beta as beta_distribution  # scipy.stats is slow to import: only when asked
+
+        return beta_distribution.ppf(tail, alpha, beta), beta_distribution.ppf(1.0 - tail, alpha, beta)
 
     def _lead_terms(self, lead_segment: ArrayLike,
                     lead_value: ArrayLike | None) -> tuple[NDArray[np.int64], NDArray[np.float64]]:

@@ -56,7 +56,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.stats
 from numpy.typing import NDArray
 
 from .constraints import Constraint
@@ -593,7 +592,10 @@ def _t_interval(samples: NDArray[np.float64], level: float = 0.95) -> tuple[floa
     mean = float(samples.mean())
     if samples.size < 2:
         return mean, math.nan, math.nan
-    half = float(scipy.stats.t.ppf(0.5 + level / 2.0, samples.size - 1) * samples.std(ddof=1) / math.sqrt(samples.size))
+    from scipy.stats import t as t_distribution  # scipy.stats is slow to import: only when asked
+
+    quantile = float(t_distribution.ppf(0.5 + level / 2.0, samples.size - 1))
+    half = quantile * float(samples.std(ddof=1)) / math.sqrt(samples.size)
     return mean, mean - half, mean + half
 
 
