@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 from . import baselines, datasets, metrics, over_time
+from .audit import AuditRecord, Replay, read_jsonl, replay, write_jsonl
+from .audit import record as record_audit
 from .baselines import TerritoryRule, territory_rules
 from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
 from .decompose import Block, blocks, solve_blocks
@@ -22,13 +24,14 @@ from .errors import (
     UnknownSolverError,
     ValidationError,
 )
+from .explain import Explanation, explain
 from .frames import problem_from_frames, result_to_frame
 from .grading import Grades, grade, grade_leads
 from .metrics import Metrics
 from .over_time import Recycling, Resolution, available_problem, recycle, resolve, solve_with_history
 from .problem import Problem
 from .profiles import RepProfiles, segment_codes
-from .result import Result, Status
+from .result import Result, SolveSettings, Status
 from .router import Router
 from .rules_file import RulesFile, parse_rules, read_rules
 from .simulate import Scenario, SimulationRun, builtin_scenario, compare_period, simulate
@@ -86,6 +89,15 @@ __all__ = [
     "available_problem",
     "solve_with_history",
     "Router",
+    "explain",
+    "Explanation",
+    "AuditRecord",
+    "record_audit",
+    "write_jsonl",
+    "read_jsonl",
+    "replay",
+    "Replay",
+    "SolveSettings",
     "problem_from_frames",
     "result_to_frame",
     "read_rules",
