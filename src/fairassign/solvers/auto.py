@@ -44,7 +44,7 @@ __all__ = ["solve_auto", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECON
            "EXACT_TIME_FACTOR", "TINY_PAIRS", "SAFETY_NET_PAIRS"]
 
 #: above this many candidate pairs the LP relaxation is slower than it is worth
-LP_MAX_PAIRS = 2_000_000
+LP_MAX_PAIRS = 500_000
 #: above this many candidate pairs, under a time limit, the greedy runs before lp-round as a safety net
 SAFETY_NET_PAIRS = 200_000
 #: up to this many candidate pairs, CP-SAT refines the heuristic's answer
