@@ -152,6 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh", type=int, default=2_000, help="refresh_every for router+refresh (0: skip)")
     parser.add_argument("--window", type=int, default=1_000)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds for the offline solve")
+    parser.add_argument("--routers", nargs="+", default=["feedback:2"], metavar="MODE:GAIN",
+                        help="router variants, each fair_prices:fair_gain (modes track, feedback, lp; "
+                             "append :guard for fair_guard=True), e.g. feedback:2 track:2 track:40")
     parser.add_argument("--tier-effort", action="store_true", help="effort by tier (A=3, B=2, C=1)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -160,9 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
 
     results: list[Row] = []
-    header = (f"{'instance':<24} {'seed':>4} {'method':<15} {'objective':>14} {'x offline':>9} {'x bound':>8} "
+    header = (f"{'instance':<24} {'seed':>4} {'method':<26} {'objective':>14} {'x offline':>9} {'x bound':>8} "
               f"{'assigned':>11} {'max dev':>8} {'fair viol':>9} {'cap viol':>8} {'med us':>7} {'p99 us':>7} "
               f"{'max us':>9} {'setup s':>8}  note")
+    variants = []
+    for spec in args.routers:
+        mode, gain, *rest = spec.split(":") + ["2"][: 2 - len(spec.split(":"))]
+        variants.append((spec, dict(fair_prices=mode, fair_gain=float(gain), fair_guard="guard" in rest)))
     print(header)
     print("-" * len(header))
     for slack in args.slack:
@@ -193,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
                           float(np.percentile(micro, 99)) if micro is not None else float("nan"),
                           float(micro.max()) if micro is not None else float("nan"), setup, note)
                 results.append(row)
-                print(f"{row.instance:<24} {row.seed:>4} {row.method:<15} {row.objective:>14,.0f} "
+                print(f"{row.instance:<24} {row.seed:>4} {row.method:<26} {row.objective:>14,.0f} "
                       f"{row.ratio:>9.2%} {row.bound_ratio:>8.2%} {row.assigned:>5}/{row.n_leads:<5} "
                       f"{row.max_share_dev:>8.3f} {row.fair_violations:>9} {row.capacity_violations:>8} "
                       f"{row.median_us:>7.1f} {row.p99_us:>7.1f} {row.max_us:>9.0f} {row.setup_s:>8.2f}  {row.note}",
@@ -203,23 +210,26 @@ def main(argv: list[str] | None = None) -> int:
             add("offline-nofair", unfair.rep_of, None, unfair.solve_time,
                 f"{unfair.status.name} {unfair.solver}, FairShare not imposed")
 
-            started = time.perf_counter()
-            router = Router(sample, constraints, seed=seed, expected_leads=stream.n_leads)
-            setup = time.perf_counter() - started
-            rep_of, latency = run_router(stream, rows, router)
-            add("router", rep_of, latency, setup, "; ".join(router.state().notes) or "sample prices")
-
-            if args.refresh:
+            for spec, options in variants:
+                tag = "" if len(variants) == 1 else f" {spec}"
                 started = time.perf_counter()
-                router = Router(sample, constraints, seed=seed, expected_leads=stream.n_leads,
-                                refresh_every=args.refresh, window=args.window)
+                router = Router(sample, constraints, seed=seed, expected_leads=stream.n_leads, **options)
                 setup = time.perf_counter() - started
                 rep_of, latency = run_router(stream, rows, router)
-                state = router.state()
-                refresh_total = float(np.sort(latency)[-state.n_refreshes:].sum()) / 1e9 if state.n_refreshes else 0
-                add("router+refresh", rep_of, latency, setup,
-                    f"{state.n_refreshes} refreshes, ~{refresh_total:.1f} s in total"
-                    + (f"; {'; '.join(state.notes)}" if state.notes else ""))
+                add("router" + tag, rep_of, latency, setup, "; ".join(router.state().notes) or "sample prices")
+
+                if args.refresh:
+                    started = time.perf_counter()
+                    router = Router(sample, constraints, seed=seed, expected_leads=stream.n_leads,
+                                    refresh_every=args.refresh, window=args.window, **options)
+                    setup = time.perf_counter() - started
+                    rep_of, latency = run_router(stream, rows, router)
+                    state = router.state()
+                    refresh_total = (float(np.sort(latency)[-state.n_refreshes:].sum()) / 1e9
+                                     if state.n_refreshes else 0)
+                    add("router+refresh" + tag, rep_of, latency, setup,
+                        f"{state.n_refreshes} refreshes, ~{refresh_total:.1f} s in total"
+                        + (f"; {'; '.join(state.notes)}" if state.notes else ""))
 
             rep_of, latency = run_greedy(stream, rows)
             add("greedy", rep_of, latency, 0.0, "no prices")

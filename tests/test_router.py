@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import fairassign as fa
 from fairassign.errors import ValidationError
+from fairassign.metrics import metrics
 from fairassign.router import Router
 
 
@@ -231,7 +232,7 @@ def test_route_validation_messages(call, message: str) -> None:  # type: ignore[
         ({"refresh_every": 2.5}, "refresh_every must be an integer >= 1 or None"),
         ({"seed": -1}, "seed must be a non-negative integer"),
         ({"capacity": [1, 2]}, r"capacity must hold one number >= 0 \(or inf\) per rep \(n_reps=5\)"),
-        ({"fair_prices": "magic"}, "fair_prices must be 'feedback' or 'lp'"),
+        ({"fair_prices": "magic"}, "fair_prices must be 'track', 'feedback' or 'lp'"),
     ],
 )
 def test_constructor_validation_messages(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
@@ -259,3 +260,58 @@ def test_lp_fair_prices_mode_routes_and_keeps_capacity() -> None:
     for i in range(40):
         router.route(rows[i], value=values[i], effort=efforts[i])
     assert [v for v in router.result().violations if v.rule == "capacity"] == []
+
+
+def _skewed(n_leads: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Lognormal lead values; rep 0 scores best on every lead, so unpriced routing piles value on it."""
+    rng = np.random.default_rng(seed)
+    value = rng.lognormal(0.0, 1.0, n_leads) * 100
+    score = value[:, None] * np.array([0.40, 0.30, 0.25, 0.20]) * rng.uniform(0.9, 1.1, (n_leads, 4))
+    return score, value
+
+
+def _tracked_deviation(gain: float, seed: int) -> float:
+    sample_score, sample_value = _skewed(100, seed)
+    sample = fa.Problem(score=sample_score, capacity=np.full(4, 40.0), value=sample_value)
+    rows, values = _skewed(400, seed + 1)
+    router = Router(sample, [fa.FairShare(0.1)], expected_leads=400, fair_prices="track", fair_gain=gain, seed=seed)
+    rep_of = np.array([router.route(rows[i], value=float(values[i])) for i in range(400)])
+    stream = fa.Problem(score=rows, capacity=np.full(4, 40.0), value=values)
+    assert np.all(np.bincount(rep_of[rep_of >= 0], minlength=4) <= 40)
+    return float(metrics(stream, rep_of).max_share_deviation)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tracking_gain_pulls_every_rep_to_its_share(seed: int) -> None:
+    untracked, moderate, strong = (_tracked_deviation(gain, seed) for gain in (0.0, 2.0, 50.0))
+    assert strong < moderate < untracked
+    assert strong <= 0.1  # FairShare(0.1) holds at the end of this stream
+
+
+@settings(max_examples=30, deadline=None)
+@given(seed=st.integers(0, 2**16), guard=st.booleans(), gain=st.sampled_from([0.5, 2.0, 50.0]))
+def test_tracking_mode_keeps_every_hard_rule(seed: int, guard: bool, gain: float) -> None:
+    rng = np.random.default_rng(seed)
+    sample = _sample(n_leads=30, n_reps=4, seed=seed, capacity=float(rng.integers(1, 8)))
+    constraints = [fa.CountBand(upper=5), fa.ValueBand(upper=12.0), fa.FairShare(0.1)]
+    router = Router(sample, constraints, expected_leads=30, seed=seed, refresh_every=10, window=10,
+                    fair_prices="track", fair_gain=gain, fair_guard=guard)
+    rows, values, efforts = _stream(30, 4, seed=seed + 1)
+    for i in range(30):
+        eligible = rng.random(4) < 0.8
+        rep = router.route(rows[i], value=values[i], effort=efforts[i], eligible=eligible)
+        assert rep == -1 or (eligible[rep] and np.isfinite(rows[i][rep]))
+    assert [v for v in router.result().violations if v.rule != "FairShare"] == []
+
+
+def test_tracking_sparse_form_equals_dense_form() -> None:
+    sample = _sample()
+    routers = [Router(sample, [fa.FairShare(0.1)], expected_leads=60, seed=4, fair_prices="track", fair_gain=5.0,
+                      fair_guard=True) for _ in range(2)]
+    rows, values, efforts = _stream(60, 5, seed=5)
+    for i in range(60):
+        reps = np.flatnonzero(np.isfinite(rows[i]))
+        a = routers[0].route(rows[i], value=values[i], effort=efforts[i])
+        b = routers[1].route((reps, rows[i][reps]), value=values[i], effort=efforts[i])
+        assert a == b
+    assert routers[0].state().n_assigned > 0

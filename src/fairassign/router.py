@@ -152,6 +152,7 @@ def _with_capacity(problem: Problem, capacity: NDArray[np.float64]) -> Problem:
 class _Duals:
     prices: RouterPrices
     assigned_value: float  # value the LP assigns on its batch
+    rep_effort: NDArray[np.float64]  # effort the LP gives each rep on its batch
     note: str | None
 
 
@@ -225,8 +226,10 @@ def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.
         value_price += duals[model.block("total")][0]
     pair_value = problem.value[problem.pair_lead[model.pairs]]
     assigned_value = float(pair_value @ x[: model.n_x])
+    rep_effort = np.bincount(problem.pair_rep[model.pairs], weights=problem.pair_effort[model.pairs] * x[: model.n_x],
+                             minlength=n_reps).astype(np.float64)
     prices = RouterPrices(effort=effort_price, count=count_price, value=value_price, source=source)
-    return _Duals(prices=prices, assigned_value=assigned_value, note=note)
+    return _Duals(prices=prices, assigned_value=assigned_value, rep_effort=rep_effort, note=note)
 
 
 def _linprog(model: LinearModel, lower: NDArray[np.float64], upper: NDArray[np.float64],
@@ -360,14 +363,20 @@ class Router:
         Capacity for the stream, when it differs from the sample problem's.
     fair_guard : bool
         Refuse a rep a lead that would take it above ``high_r`` times the projected total
-        value (only with :class:`FairShare`; default False: measured, it cost score and did
-        not make the share hold).
-    fair_prices : {"feedback", "lp"}
+        value (only with :class:`FairShare`; with "track" the projection is updated per lead;
+        default False: measured, it cost score and did not make the share hold). The final
+        total differs from the projection, so this does not guarantee the final share.
+    fair_prices : {"feedback", "track", "lp"}
         "feedback" (default): the LP prices capacity and bands; fair shares are held by a
         term :math:`v_i \kappa (V_r - w_r V_{now}) / (w_r \hat V)` charged to reps ahead of
-        their share. "lp": the LP's fair-share duals instead.
+        their share. "track": a controller on each rep's projected end-of-stream value,
+        capacity-aware (see :meth:`_tracking`): a rep heading below its share pays for
+        cheap leads that would use up its room, one heading above pays for valuable ones,
+        and a lead large against a rep's target is dear for that rep. With a high gain it
+        holds the share, at a large score cost on heavy-tailed values (docs/router.md).
+        "lp": the LP's fair-share duals instead.
     fair_gain : float
-        :math:`\kappa` of the feedback term (default 2).
+        :math:`\kappa` of the feedback or tracking term (default 2).
 
     Examples
     --------
@@ -443,19 +452,33 @@ class Router:
         self._lp_constraints = tuple(c for c in given if not isinstance(c, AssignAll))
         self._rules = bind(self._sample, self._lp_constraints)
         self._assign_all = any(isinstance(c, AssignAll) for c in given)
-        self._fair_guard = bool(fair_guard) and bool(self._rules.fair)
+        self._fair_guard = bool(fair_guard) and bool(self._rules.fair) and fair_prices != "track"
         self._fair_high = (np.min([fair.high for fair in self._rules.fair], axis=0) if self._rules.fair
                            else np.full(n_reps, np.inf))
-        if fair_prices not in ("feedback", "lp"):
-            raise ValidationError(f"fair_prices must be 'feedback' or 'lp', got {fair_prices!r}")
+        if fair_prices not in ("track", "feedback", "lp"):
+            raise ValidationError(f"fair_prices must be 'track', 'feedback' or 'lp', got {fair_prices!r}")
         self._fair_gain = _scalar("fair_gain", fair_gain)
         self._feedback = fair_prices == "feedback" and bool(self._rules.fair) and self._fair_gain > 0
+        self._track = fair_prices == "track" and bool(self._rules.fair) and self._fair_gain > 0
         # the fair-share target of each rep: the tightest share over the FairShare rules' midpoints
         self._share = (np.mean([fair.share for fair in self._rules.fair], axis=0) if self._rules.fair
                        else np.zeros(n_reps))
         self._feedback_scale = np.zeros(n_reps)
         self._total_value = 0.0
-        if fair_prices == "feedback":
+        self._total_effort = 0.0
+        self._rate_total = 0.0
+        # tracking controller: per-lead effort rate each rep is expected to receive, value per effort unit
+        with np.errstate(divide="ignore"):
+            self._inv_share = np.where(self._share > 0, 1.0 / np.where(self._share > 0, self._share, 1.0), 1e6)
+        self._rate = np.zeros(n_reps)
+        self._unit_value = 0.0
+        self._future = np.empty(n_reps)
+        self._guard = np.empty(n_reps)
+        self._fair = np.zeros(n_reps)
+        self._guard_mask = np.zeros(n_reps, dtype=bool)
+        self._track_guard = self._track and bool(fair_guard)
+        self._fair_in_lp = fair_prices == "lp"
+        if fair_prices != "lp":
             # the LP prices capacity and bands; fair shares are held by the feedback term instead
             self._lp_rules = bind(self._sample, tuple(c for c in self._lp_constraints if not isinstance(c, FairShare)))
         else:
@@ -501,6 +524,7 @@ class Router:
             if duals.note:
                 self._notes.append(duals.note)
             self._set_prices(duals.prices, duals.assigned_value / scale)
+            self._set_flow(duals, scale, self.expected_leads)
 
     # ----------------------------------------------------------------- prices
     def _set_prices(self, prices: RouterPrices, projected_value: float) -> None:
@@ -519,6 +543,16 @@ class Router:
                 self._feedback_scale = np.where(target > 0, self._fair_gain / np.where(target > 0, target, 1.0),
                                                 self._fair_gain * 1e6)
         self._update_value_room()
+
+    def _set_flow(self, duals: _Duals, scale: float, remaining: int) -> None:
+        """What the LP expects the rest of the stream to bring each rep, for the tracking controller."""
+        future_effort = duals.rep_effort / scale  # over the ``remaining`` leads still expected
+        total = float(future_effort.sum())
+        if total > 0 and duals.assigned_value > 0:
+            self._rate = future_effort / max(remaining, 1)
+            if not self._rate_total:
+                self._rate_total = float(self._rate.sum())
+            self._unit_value = duals.assigned_value / float(duals.rep_effort.sum())
 
     def _update_value_room(self) -> None:
         room = self._value_upper - self._value
@@ -567,7 +601,7 @@ class Router:
         window = self._history.problem(start, stop, self.capacity, self.rep_ids)
         remaining = max(self.expected_leads - stop, 1)
         scale = (stop - start) / remaining
-        rules = bind(window, self._lp_constraints if not self._feedback else
+        rules = bind(window, self._lp_constraints if self._fair_in_lp else
                      tuple(c for c in self._lp_constraints if not isinstance(c, FairShare)))
         duals = _lp_duals(window, rules, scale=scale, used=self._used, count=self._count, value=self._value,
                           source="refresh")
@@ -578,6 +612,7 @@ class Router:
         if duals.note:
             self._notes.append(f"{duals.note} (at lead {stop})")
         self._set_prices(duals.prices, float(self._value.sum()) + duals.assigned_value / scale)
+        self._set_flow(duals, scale, remaining)
         return True
 
     # ----------------------------------------------------------------- routing
@@ -629,6 +664,7 @@ class Router:
             self._value[rep] += value
             self._room_value[rep] -= value
             self._total_value += value
+            self._total_effort += effort
             self._n_assigned += 1
         history = self._history
         history.value.append(value)
@@ -663,6 +699,7 @@ class Router:
             scratch *= self._feedback_scale
             scratch *= value
             buffer += scratch
+        tracked = self._track and self._tracking(self._fair, value, effort)
         np.subtract(score_row, buffer, out=buffer)
         # closed: no room, not eligible, NaN (NaN score, or inf - inf from extreme prices)
         np.less(self._room_effort, effort, out=mask)
@@ -673,8 +710,12 @@ class Router:
         if eligible is not None:
             eligible = self._eligible(eligible)
             np.logical_or(mask, np.logical_not(eligible, out=self._mask_other), out=mask)
-        np.logical_or(mask, np.isnan(buffer, out=self._mask_other), out=mask)
+        if tracked:
+            buffer -= self._fair
+            if self._track_guard:
+                np.logical_or(mask, self._guard_mask, out=mask)
         np.logical_or(mask, np.isneginf(score_row, out=self._mask_other), out=mask)
+        np.logical_or(mask, np.isnan(buffer, out=self._mask_other), out=mask)
         np.copyto(buffer, -np.inf, where=mask)
         best = int(np.argmax(buffer))
         top = buffer[best]
@@ -694,6 +735,52 @@ class Router:
         if eligible is not None:
             np.copyto(slot, -np.inf, where=np.logical_not(eligible, out=self._mask_other))
         return rep
+
+    def _tracking(self, out: NDArray[np.float64], value: float, effort: float) -> bool:
+        r"""Write into ``out`` each rep's fair-share cost for this lead; False when there is no projection yet.
+
+        :math:`F_r = \min(\text{room}_r, \rho_r n_{left})` is the effort rep r is still expected to
+        receive (:math:`\rho_r`: the LP's effort per lead for r), :math:`\bar u` the value per effort
+        unit routed so far (the LP's until a tenth of the expected effort is routed),
+        :math:`\hat V = V_{now} + \bar u \sum_r F_r` the projected total,
+        :math:`T_r = w_r \hat V` the target and :math:`d_r = (V_r + \bar u F_r) / T_r - 1` the
+        projected relative deviation. With :math:`\delta = v_i - e_i \bar u` (how much more the
+        lead is worth than the capacity it takes, at the average rate) the cost is
+
+        .. math:: \kappa \left( d_r \, \delta + \frac{\delta^2}{2 T_r} \right),
+
+        the change of :math:`\tfrac{\kappa}{2} \sum_r T_r d_r^2` when r takes the lead: a rep
+        heading above its share pays for valuable leads, one heading below pays for cheap leads
+        (which would use up its room), and a lead large against a rep's target is dear for it.
+        """
+        future, scratch = self._future, self._scratch
+        unit = self._unit_value
+        if self._total_effort > 0.0 and self._n_assigned >= 0.1 * self.expected_leads * self._rate_total:
+            # the value per effort unit the router itself has been routing: its own selection, not the LP's
+            unit = self._total_value / self._total_effort
+        left = max(self.expected_leads - len(self._history), 0)
+        np.multiply(self._rate, float(left), out=future)
+        np.minimum(future, self._room_effort, out=future)
+        projected = self._total_value + unit * float(future.sum())
+        if not projected > 0.0:
+            return False
+        if self._track_guard:
+            # hard upper side against the projected total: V_r + v <= h_r V_hat
+            np.multiply(self._fair_high, projected, out=self._guard)
+            self._guard -= self._value
+            np.less(self._guard, value, out=self._guard_mask)
+        gain, step = self._fair_gain, value - effort * unit
+        # (V_r + u F_r) / (w_r V_hat) = 1 + d_r
+        np.multiply(future, unit, out=scratch)
+        scratch += self._value
+        scratch *= self._inv_share
+        # kappa (d_r step + step^2 / (2 w_r V_hat)): the change of kappa/2 sum_r w_r V_hat d_r^2 when r
+        # takes the lead; the second term makes a lead large against a rep's target dear for that rep
+        np.multiply(scratch, gain * step / projected, out=out)
+        out -= gain * step
+        np.multiply(self._inv_share, gain * step * step / (2.0 * projected), out=scratch)
+        out += scratch
+        return True
 
     def _fallback_dense(self, score_row: NDArray[np.float64], closed: NDArray[np.bool_]) -> int:
         """With AssignAll, a lead that prices out everywhere (infinite prices) still goes to the best raw score."""
@@ -736,12 +823,20 @@ class Router:
         if self._feedback:
             adjusted -= value * self._feedback_scale[reps] * (
                 self._value[reps] - self._share[reps] * self._total_value)
+        charge = None
+        if self._track and self._tracking(self._fair, value, effort):
+            charge = self._fair[reps]
         closed = self._room_effort[reps] < effort
         if self._check_count:
             closed |= self._room_count[reps] < 1.0
         if self._check_value:
             closed |= self._room_value[reps] < value
-        closed |= np.isnan(adjusted) | np.isneginf(scores) | np.isnan(scores)
+        closed |= np.isneginf(scores) | np.isnan(scores)
+        if charge is not None:
+            if self._track_guard:
+                closed |= self._guard_mask[reps]
+            adjusted -= charge
+        closed |= np.isnan(adjusted)
         adjusted[closed] = -np.inf
         rep = -1
         if reps.size:
