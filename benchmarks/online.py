@@ -14,6 +14,9 @@ Methods, all on the same stream:
 * ``router``: :class:`fairassign.router.Router` with prices from the sample LP only.
 * ``router+refresh``: the same, re-solving the prices every ``--refresh`` leads on a window of
   the last ``--window`` leads with the room left.
+* with ``--routers MODE:GAIN ...`` (e.g. ``feedback:2 track:2 track:40``), one ``router`` and one
+  ``router+refresh`` row per variant: ``Router(fair_prices=MODE, fair_gain=GAIN)`` (``:guard``
+  appended: ``fair_guard=True``); default ``feedback:2``, the Router's defaults.
 * ``greedy``: no prices: each lead to its best-scoring eligible rep with room (the anchor that
   should do worse).
 
@@ -27,6 +30,7 @@ Run::
     python benchmarks/online.py                 # 10k leads x 200 reps, slack 0.8 and 1.0, 1 seed
     python benchmarks/online.py --quick         # 2k x 50, a smoke run
     python benchmarks/online.py --seeds 3 --refresh 1000
+    python benchmarks/online.py --slack 0.8 --routers feedback:2 track:2 track:10 track:40
 
 It prints a table and writes ``benchmarks/results/online-<mode>.csv``.
 """
