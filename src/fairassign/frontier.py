@@ -185,18 +185,20 @@ class Frontier:
             every sweep point lacks figures, or :math:`E_b = 0`.
         """
         out: dict[str, tuple[str, float] | None] = {}
-        sweep_points = [p for p in self.sweep if p.measured and p.max_share_deviation is not None]
+        # (deviation, value, label) of each measured sweep point
+        sweep_points = [(p.max_share_deviation, p.expected_value, p.label) for p in self.sweep
+                        if p.max_share_deviation is not None and p.expected_value is not None]
         for base in self.baselines:
-            if not base.measured or base.max_share_deviation is None or not base.expected_value:
+            deviation, value = base.max_share_deviation, base.expected_value
+            if deviation is None or value is None or value == 0:
                 out[base.label] = None
                 continue
-            fair_enough = [p for p in sweep_points if p.max_share_deviation <= base.max_share_deviation]
+            fair_enough = [(v, label) for d, v, label in sweep_points if d <= deviation]
             if not fair_enough:
                 out[base.label] = None
                 continue
-            best = max(fair_enough, key=lambda p: p.expected_value)  # type: ignore[arg-type,return-value]
-            assert best.expected_value is not None  # measured points have figures
-            out[base.label] = (best.label, (best.expected_value - base.expected_value) / abs(base.expected_value))
+            best_value, best_label = max(fair_enough, key=lambda item: item[0])
+            out[base.label] = (best_label, (best_value - value) / abs(value))
         return out
 
     def to_records(self) -> list[dict[str, Any]]:
@@ -486,23 +488,23 @@ def plot_frontier(frontier: Frontier, path: str | PathLike[str] | None = None, a
     else:
         figure = ax.figure
 
-    def plottable(point: Point) -> bool:
-        return point.measured and point.max_share_deviation is not None and math.isfinite(point.max_share_deviation)
+    def plottable(points: Iterable[Point]) -> list[tuple[float, float, str]]:
+        """(deviation in %, value, label) of the points that have both, finite."""
+        return [(100.0 * p.max_share_deviation, p.expected_value, p.label) for p in points
+                if p.max_share_deviation is not None and p.expected_value is not None
+                and math.isfinite(p.max_share_deviation)]
 
-    sweep = [point for point in frontier.sweep if plottable(point)]
+    sweep = plottable(frontier.sweep)
     if sweep:
-        x = [100.0 * point.max_share_deviation for point in sweep]  # type: ignore[operator]
-        y = [point.expected_value for point in sweep]
-        ax.plot(x, y, marker="o", color="tab:blue", label=f"fairassign, {frontier.rule} tolerance swept")
-        for k, (point, xi, yi) in enumerate(zip(sweep, x, y, strict=True)):
+        ax.plot([x for x, _, _ in sweep], [y for _, y, _ in sweep], marker="o", color="tab:blue",
+                label=f"fairassign, {frontier.rule} tolerance swept")
+        for k, (x, y, label) in enumerate(sweep):
             # alternate above and below: the tight tolerances crowd together on the left
-            ax.annotate(point.label, (xi, yi), textcoords="offset points", xytext=(5, 4 if k % 2 else -10),
+            ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4 if k % 2 else -10),
                         fontsize=7, color="tab:blue")
     markers = "sD^vP*Xph"
-    for k, point in enumerate(point for point in frontier.baselines if plottable(point)):
-        xb = 100.0 * point.max_share_deviation  # type: ignore[operator]
-        ax.scatter([xb], [point.expected_value], marker=markers[k % len(markers)], s=50, zorder=3,
-                   label=point.label)
+    for k, (x, y, label) in enumerate(plottable(frontier.baselines)):
+        ax.scatter([x], [y], marker=markers[k % len(markers)], s=50, zorder=3, label=label)
     ax.set_xlabel("max deviation from fair share (%)  - fairer to the left")
     ax.set_ylabel("total expected value")
     ax.set_title("Price of fairness: value against fairness")
