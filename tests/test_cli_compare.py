@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -88,16 +89,16 @@ def test_synthetic_batch(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_no_rule_keeping_assignment_exits_1(monkeypatch: pytest.MonkeyPatch,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    import fairassign.compare
-
-    real = fairassign.compare.run_strategy
+    # the module, not the function fa.compare that the package may export under the same name
+    module = importlib.import_module("fairassign.compare")
+    real = module.run_strategy
 
     def failing(name: str, *args: object, **kwargs: object) -> object:
         if name == "fairassign":
             raise RuntimeError("solver crashed")
         return real(name, *args, **kwargs)
 
-    monkeypatch.setattr(fairassign.compare, "run_strategy", failing)
+    monkeypatch.setattr(module, "run_strategy", failing)
     assert main(["compare", "--strategies", "fairassign,round-robin"]) == 1
     out = capsys.readouterr().out
     assert _row(out, "fairassign")[0] == "ERROR"
