@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -87,3 +89,78 @@ def test_under_a_time_limit_a_large_batch_runs_the_greedy_first(monkeypatch: pyt
     assert (result.n_assigned, result.objective) >= (alone.n_assigned, alone.objective - 1e-9)
     # without a time limit there is no net to need
     assert "safety net" not in fa.solve(problem, rules).reason
+
+
+# --------------------------------------------------------------------------- interruption (Ctrl-C)
+def _interrupt_at(monkeypatch: pytest.MonkeyPatch, stage: str) -> list[str]:
+    """Make ``auto`` raise KeyboardInterrupt when it starts ``stage``; return the stages started."""
+    real_run = auto._run
+    started: list[str] = []
+
+    def run(name: str, *args: object) -> fa.solvers.base.SolverOutput:
+        started.append(name)
+        if name == stage:
+            raise KeyboardInterrupt
+        return real_run(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auto, "_run", run)
+    return started
+
+
+def test_interrupt_during_the_exact_stage_returns_the_heuristic_answer(monkeypatch: pytest.MonkeyPatch):
+    problem = _batch(300, 20, 10, seed=2)
+    rules = [fa.AssignAll(), fa.FairShare(0.05)]
+    heuristic = fa.solve(problem, rules, solver="lp-round")
+    assert heuristic.status is fa.Status.FEASIBLE and heuristic.gap > 0  # so auto goes on to refine
+    started = _interrupt_at(monkeypatch, "mip")
+    result = fa.solve(problem, rules, rel_gap=0.0)
+    assert started == ["lp-round", "mip"]
+    assert result.status is fa.Status.FEASIBLE and result.violations == ()
+    np.testing.assert_array_equal(result.rep_of, heuristic.rep_of)
+    assert result.bound == heuristic.bound and result.solver == "lp-round"
+    assert "interrupted during mip; best assignment so far" in result.reason
+    assert auto.INTERRUPTED in result.reason
+
+
+def test_interrupt_during_lp_round_after_the_safety_net_returns_the_greedy(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(auto, "SAFETY_NET_PAIRS", 100)
+    problem = _batch(300, 20, 10, seed=4)
+    rules = [fa.AssignAll(), fa.FairShare(0.1)]
+    greedy = fa.solve(problem, rules, solver="greedy", time_limit=30)
+    _interrupt_at(monkeypatch, "lp-round")
+    result = fa.solve(problem, rules, time_limit=30)
+    assert result.status is fa.Status.FEASIBLE and result.solver == "greedy"
+    np.testing.assert_array_equal(result.rep_of, greedy.rep_of)
+    assert "interrupted during lp-round; best assignment so far" in result.reason
+
+
+def test_interrupt_before_any_answer_propagates(monkeypatch: pytest.MonkeyPatch):
+    problem = _batch(300, 20, 10, seed=2)
+    _interrupt_at(monkeypatch, "lp-round")
+    with pytest.raises(KeyboardInterrupt):
+        fa.solve(problem, [fa.AssignAll(), fa.FairShare(0.05)])
+    _interrupt_at(monkeypatch, "flow")  # a one-stage plan has nothing to fall back on
+    with pytest.raises(KeyboardInterrupt):
+        fa.solve(problem)
+
+
+def test_cpsat_stopped_well_before_its_budget_is_marked_interrupted(monkeypatch: pytest.MonkeyPatch):
+    # CP-SAT catches SIGINT itself and returns FEASIBLE early; the clock is the only witness
+    problem = _batch(30, 5, 3, seed=3)
+    rules = [fa.AssignAll(), fa.FairShare(0.3)]
+    real_run = auto._run
+
+    def run(name: str, problem: fa.Problem, rules: object, request: object) -> fa.solvers.base.SolverOutput:
+        output = real_run(name, problem, rules, request)  # type: ignore[arg-type]
+        if name == "cpsat":  # what the backend says when CP-SAT stops before a proof
+            return dataclasses.replace(output, status=fa.Status.FEASIBLE, bound=None,
+                                       notes=(*output.notes, "stopped by the time limit"))
+        return dataclasses.replace(output, status=fa.Status.FEASIBLE, bound=None) if output.status.has_solution \
+            else output
+
+    monkeypatch.setattr(auto, "_run", run)
+    result = fa.solve(problem, rules, time_limit=60)
+    assert result.status is fa.Status.FEASIBLE
+    assert "interrupted during cpsat (CP-SAT stopped unproven after" in result.reason
+    monkeypatch.setattr(auto, "_run", real_run)
+    assert "interrupted" not in fa.solve(problem, rules, time_limit=60).reason

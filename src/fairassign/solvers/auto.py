@@ -25,11 +25,29 @@ The plan, in order:
 
 The best answer (most leads under the lexicographic objective, then most score) is kept,
 with the tightest valid bound that any stage proved.
+
+Interruption (Ctrl-C). A :class:`KeyboardInterrupt` raised during a stage after the first
+one that found an assignment is caught: ``auto`` returns the best answer of the stages that
+finished (status FEASIBLE unless one of them had proved it optimal, with their bound) and
+its reason says ``interrupted during <stage>; best assignment so far``. An interrupt before
+any stage has an answer propagates. What a backend does with SIGINT (measured with
+ortools 9.15 and highspy 1.16):
+
+* HiGHS (``mip``, ``lp-round``) runs through ``Highs.run()``, which does not watch for
+  SIGINT: the solve goes on to its end or its time limit, and Python raises the interrupt
+  when it returns, so that stage's answer is lost and the earlier stages' best is returned.
+  (highspy's own ``Highs.solve()`` with ``HandleKeyboardInterrupt = True`` would cancel at
+  once and keep HiGHS's incumbent, but it swallows the interrupt and prints to stdout.)
+* CP-SAT catches SIGINT itself (``catch_sigint_signal``, on by default): it stops the search
+  as if its time limit were reached and returns its best solution; Python never sees the
+  interrupt. ``auto`` notices a CP-SAT refinement that stopped unproven well before its
+  time budget and marks it ``interrupted during cpsat`` too (it has no other way to tell).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import logging
 import time
 from dataclasses import replace
 
@@ -40,8 +58,10 @@ from ..result import Status, relative_gap
 from ..rules import Rules
 from .base import SolveRequest, SolverOutput, get_solver
 
-__all__ = ["solve_auto", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECONDS", "MIN_EXACT_SECONDS",
+__all__ = ["solve_auto", "INTERRUPTED", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECONDS", "MIN_EXACT_SECONDS",
            "EXACT_TIME_FACTOR", "TINY_PAIRS", "SAFETY_NET_PAIRS"]
+
+_log = logging.getLogger("fairassign.auto")
 
 #: above this many candidate pairs the LP relaxation is slower than it is worth
 LP_MAX_PAIRS = 500_000
@@ -58,6 +78,13 @@ MIN_EXACT_SECONDS = 1.0
 EXACT_TIME_FACTOR = 4.0
 #: relative gap under which a heuristic answer is taken as optimal
 _PROVEN_GAP = 1e-9
+#: the phrase in ``Result.reason`` of an answer returned because the solve was interrupted
+INTERRUPTED = "best assignment so far"
+#: a CP-SAT refinement stopped unproven this much (fraction of its budget, and at least 1 s) before its
+#: budget ran out was stopped by SIGINT, which CP-SAT catches itself
+_EARLY_STOP = 0.2
+#: how the cpsat backend's notes say that CP-SAT stopped before a proof
+_CPSAT_STOPPED = ("stopped by the time limit", "CP-SAT stopped before")
 
 
 def _key(problem: Problem, output: SolverOutput) -> tuple[bool, int, float, bool]:
@@ -92,6 +119,13 @@ def _run(name: str, problem: Problem, rules: Rules, request: SolveRequest) -> So
     return get_solver(name).solve(problem, rules, request)
 
 
+def _stage(running: list[str], name: str, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
+    """Run one stage, noting its name first so that an interrupt can say which stage it stopped."""
+    running[:] = [name]
+    _log.info("auto: running %s", name)
+    return _run(name, problem, rules, request)
+
+
 def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[str, str, SolverOutput]:
     """Run the plan in the module docstring; return (backend used, why, its output)."""
     started = time.perf_counter()
@@ -99,30 +133,46 @@ def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[s
         why = "auto: only capacity, count caps and eligibility bind with unit effort, so min-cost flow is exact"
         return "flow", why, _run("flow", problem, rules, request)
 
-    heuristic = "lp-round" if problem.n_pairs <= LP_MAX_PAIRS else "greedy"
     outputs: list[tuple[str, SolverOutput]] = []
     steps: list[str] = []
+    running: list[str] = []
+    try:
+        settled = _stages(problem, rules, request, started, outputs, steps, running)
+    except KeyboardInterrupt:
+        if not any(output.status.has_solution for _, output in outputs):
+            raise
+        steps.append(f"interrupted during {running[0]}; {INTERRUPTED}")
+        return _best(problem, request, outputs, steps, interrupted=True)
+    return settled if settled is not None else _best(problem, request, outputs, steps)
+
+
+def _stages(problem: Problem, rules: Rules, request: SolveRequest, started: float,
+            outputs: list[tuple[str, SolverOutput]], steps: list[str],
+            running: list[str]) -> tuple[str, str, SolverOutput] | None:
+    """Run the heuristic(s) and the exact refinement, appending to ``outputs`` and ``steps`` as
+    each stage ends; return early only when a stage proved the rules infeasible."""
+    heuristic = "lp-round" if problem.n_pairs <= LP_MAX_PAIRS else "greedy"
     if heuristic == "lp-round" and request.time_limit is not None and problem.n_pairs > SAFETY_NET_PAIRS:
         # the LP may not finish in time on a large batch: the greedy's answer comes first, so
         # that a time limit always ends with the best assignment found so far
-        outputs.append(("greedy", _run("greedy", problem, rules, request)))
+        outputs.append(("greedy", _stage(running, "greedy", problem, rules, request)))
         steps.append("greedy first, as a safety net under the time limit")
         if outputs[-1][1].status is Status.INFEASIBLE:
             return "greedy", "auto: " + steps[0] + ", proved the rules infeasible", outputs[-1][1]
         left = request.time_limit - (time.perf_counter() - started)
         if left > 0.05:
-            outputs.append((heuristic, _run(heuristic, problem, rules, replace(request, time_limit=left))))
+            outputs.append((heuristic, _stage(running, heuristic, problem, rules, replace(request, time_limit=left))))
             steps.append(f"{heuristic} ({problem.n_pairs} pairs)")
     else:
-        outputs.append((heuristic, _run(heuristic, problem, rules, request)))
+        outputs.append((heuristic, _stage(running, heuristic, problem, rules, request)))
         steps.append(f"{heuristic} ({problem.n_pairs} pairs)")
         if outputs[-1][1].status is Status.INFEASIBLE:
             return heuristic, "auto: " + steps[0] + " proved the rules infeasible", outputs[-1][1]
         if not outputs[-1][1].status.has_solution and heuristic != "greedy":
-            outputs.append(("greedy", _run("greedy", problem, rules, request)))
+            outputs.append(("greedy", _stage(running, "greedy", problem, rules, request)))
             steps.append("greedy after lp-round found nothing")
 
-    best_name, best = max(outputs, key=lambda item: _key(problem, item[1]))
+    _, best = max(outputs, key=lambda item: _key(problem, item[1]))
     # a tiny batch is proven optimal in milliseconds, so rel_gap does not stop it short
     target_gap = _PROVEN_GAP if problem.n_pairs <= TINY_PAIRS else request.rel_gap
     if not _within(problem, best, request, target_gap):
@@ -135,14 +185,26 @@ def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[s
         if budget > 0.05 and (small or not best.status.has_solution):
             hint = best.rep_of if best.status.has_solution else request.hint
             exact_name = _exact_backend(problem)
-            exact = _run(exact_name, problem, rules, replace(request, time_limit=budget, hint=hint))
+            began = time.perf_counter()
+            exact = _stage(running, exact_name, problem, rules, replace(request, time_limit=budget, hint=hint))
+            took = time.perf_counter() - began
             outputs.append((exact_name, exact))
             steps.append(f"{exact_name} for {budget:.1f} s from that start")
             if exact.status is Status.INFEASIBLE:
                 return exact_name, "auto: " + "; ".join(steps) + " proved the rules infeasible", exact
+            stopped = any(note.startswith(_CPSAT_STOPPED) for note in exact.notes)
+            if exact_name == "cpsat" and stopped and took < budget - max(_EARLY_STOP * budget, 1.0):
+                # CP-SAT stops on SIGINT as on its time limit and swallows the signal; only the clock tells
+                steps.append(f"interrupted during cpsat (CP-SAT stopped unproven after {took:.1f} of "
+                             f"{budget:.1f} s, as it does on Ctrl-C); {INTERRUPTED}")
         elif budget > 0.05:
             steps.append(f"no exact refinement above {EXACT_MAX_PAIRS} pairs")
+    return None
 
+
+def _best(problem: Problem, request: SolveRequest, outputs: list[tuple[str, SolverOutput]], steps: list[str],
+          interrupted: bool = False) -> tuple[str, str, SolverOutput]:
+    """The best answer of the stages that ended, with the tightest bound any of them proved."""
     best_name, best = max(outputs, key=lambda item: _key(problem, item[1]))
     best_key = _key(problem, best)
     bounds = [
@@ -152,7 +214,9 @@ def solve_auto(problem: Problem, rules: Rules, request: SolveRequest) -> tuple[s
     ]
     bound = min(bounds) if bounds else None
     status = best.status
-    if status is Status.FEASIBLE and _within(problem, replace(best, bound=bound), request, _PROVEN_GAP):
+    # an interrupted run keeps an earlier stage's proof, but does not claim one from a bound alone
+    if status is Status.FEASIBLE and not interrupted \
+            and _within(problem, replace(best, bound=bound), request, _PROVEN_GAP):
         status = Status.OPTIMAL
     why = "auto: " + "; ".join(steps) + f"; kept {best_name}"
     return best_name, why, replace(best, bound=bound, status=status)
