@@ -172,8 +172,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{'max us':>9} {'setup s':>8}  note")
     variants = []
     for spec in args.routers:
-        mode, gain, *rest = spec.split(":") + ["2"][: 2 - len(spec.split(":"))]
-        variants.append((spec, dict(fair_prices=mode, fair_gain=float(gain), fair_guard="guard" in rest)))
+        fair_prices, gain, *rest = spec.split(":") + ["2"][: 2 - len(spec.split(":"))]
+        variants.append((spec, dict(fair_prices=fair_prices, fair_gain=float(gain), fair_guard="guard" in rest)))
     print(header)
     print("-" * len(header))
     for slack in args.slack:
