@@ -121,7 +121,9 @@ def plan_coupled(problem: Problem, rules: Rules, request: SolveRequest) -> Coupl
 
 def band_constraints(rules: Rules, total_value: float) -> tuple[ValueBand, ...]:
     """Each fair share as the per-rep value band it is when the total value is ``total_value``."""
-    return tuple(ValueBand(lower=row.low * total_value, upper=row.high * total_value) for row in rules.fair)
+    # a tolerance above 1 gives a negative lower side, which no rep's value can miss
+    return tuple(ValueBand(lower=np.maximum(row.low, 0.0) * total_value, upper=row.high * total_value)
+                 for row in rules.fair)
 
 
 def coupling_supported(constraints: tuple[Constraint, ...]) -> bool:
