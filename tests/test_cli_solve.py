@@ -208,6 +208,88 @@ def test_interrupt_writes_nothing(folder: Path, capsys: pytest.CaptureFixture[st
     assert _files(folder) == {"leads.csv", "reps.csv", "rules.toml"}
 
 
+def test_interrupt_during_refinement_writes_the_best_so_far(folder: Path, capsys: pytest.CaptureFixture[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from fairassign.audit import read_jsonl
+    from fairassign.solvers import auto
+
+    real_run = auto._run
+    stages: list[str] = []
+
+    def run(name: str, *args: object) -> object:
+        stages.append(name)
+        if len(stages) == 2:  # the refinement after the first heuristic answer
+            raise KeyboardInterrupt
+        return real_run(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auto, "_run", run)
+    audit = folder / "audit.jsonl"
+    code, out, err = _run(folder, "--audit", str(audit), capsys=capsys)
+    assert code == command.EXIT_INTERRUPTED == 3, err
+    assert stages == ["lp-round", "cpsat"]
+    assert out.startswith("FEASIBLE (INTERRUPTED: best assignment so far): 60 of 60 leads assigned to 6 reps by "
+                          "lp-round")
+    assert "interrupted during cpsat: this is the best assignment found before the interrupt, not proven optimal" \
+        in out
+    rows = _rows(folder / "out.csv")
+    assert len(rows) == 60 and all(row["rep_id"] for row in rows)
+    (entry,) = read_jsonl(audit)
+    assert entry.status == "feasible" and "interrupted during cpsat; best assignment so far" in entry.reason
+    assert dict(entry.decisions) == {row["lead_id"]: row["rep_id"] for row in rows}
+
+
+def _big_batch(folder: Path, n_leads: int = 600, n_reps: int = 20, per_lead: int = 8) -> None:
+    """A batch whose auto solve refines with the MIP for a second or more (4800 pairs, a 2% fair share)."""
+    rng = np.random.default_rng(0)
+    value = np.round(rng.lognormal(7.0, 1.0, n_leads), 2)
+    (folder / "leads.csv").write_text("id,value\n" + "".join(f"L{i},{v}\n" for i, v in enumerate(value)))
+    capacity = int(np.ceil(1.1 * n_leads / n_reps))
+    (folder / "reps.csv").write_text("id,capacity\n" + "".join(f"R{r},{capacity}\n" for r in range(n_reps)))
+    lines = ["lead_id,rep_id,score\n"]
+    for i in range(n_leads):
+        for r in rng.choice(n_reps, size=per_lead, replace=False):
+            lines.append(f"L{i},R{r},{round(value[i] * rng.uniform(0.5, 1.5), 2)}\n")
+    (folder / "pairs.csv").write_text("".join(lines))
+    (folder / "rules.toml").write_text("[fairness]\ntolerance = 0.02\n[solve]\nassign_all = true\n")
+
+
+def test_real_sigint_during_the_mip_stage_writes_the_best_so_far(tmp_path: Path) -> None:
+    """Ctrl-C for real: SIGINT to a running ``fairassign solve`` once it reports the MIP stage.
+
+    Deterministic enough: the stage line is logged just before the MIP starts, and the MIP then
+    runs for its budget (at least a second); HiGHS finishes its run before Python raises the
+    interrupt, which auto catches, keeping lp-round's answer.
+    """
+    import signal
+
+    _big_batch(tmp_path)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fairassign", "solve", "leads.csv", "reps.csv", "--pairs", "pairs.csv", "--rules",
+         "rules.toml", "-o", "out.csv", "--no-explain"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen: list[str] = []
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            seen.append(line)
+            if line.rstrip().endswith("auto: running mip"):
+                process.send_signal(signal.SIGINT)
+                break
+        out, rest = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    err = "".join(seen) + rest
+    assert process.returncode == 3, err
+    assert "auto: running lp-round" in err and "interrupted: writing the best assignment so far" in err
+    assert out.startswith("FEASIBLE (INTERRUPTED: best assignment so far): 600 of 600 leads assigned to 20 reps by "
+                          "lp-round")
+    assert "interrupted during mip" in out
+    rows = _rows(tmp_path / "out.csv")
+    assert len(rows) == 600 and all(row["rep_id"] for row in rows)
+    assert not [name for name in _files(tmp_path) if name.endswith(".tmp")]
+
+
 # --------------------------------------------------------------------------- malformed input
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")

@@ -8,8 +8,11 @@ in the same folder, then renamed over the target, so an error leaves no partial 
 
 Exit codes: 0 an assignment was written; 1 the rules admit none (the diagnosis is printed,
 nothing is written); 2 malformed input (a one-line error naming the file, line and column)
-or a usage error; 130 interrupted. A line per phase goes to stderr (``--quiet`` turns it off),
-with a heartbeat every few seconds while the solver runs.
+or a usage error; 3 interrupted (Ctrl-C) while ``solver="auto"`` was refining, after a first
+stage had an answer: that best assignment so far was written, and the summary says so;
+130 interrupted before any assignment, or while writing: nothing was written. A line per
+phase (and per stage of ``auto``) goes to stderr (``--quiet`` turns it off), with a
+heartbeat every few seconds while the solver runs.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import logging
 import math
 import os
 import sys
@@ -41,6 +45,8 @@ __all__ = ["add_parser", "read_csv", "write_atomically", "run"]
 
 #: seconds between two "still solving" lines
 HEARTBEAT = 5.0
+#: exit code of a run interrupted after a first answer, which was written as the best so far
+EXIT_INTERRUPTED = 3
 
 
 # --------------------------------------------------------------------------- input
@@ -158,6 +164,28 @@ class _Progress:
             print(f"[{time.perf_counter() - self.started:6.1f} s] {text}", file=self.stream, flush=True)
 
     @contextlib.contextmanager
+    def stages(self) -> Iterator[None]:
+        """Show the stages ``solver="auto"`` logs (lp-round, mip ...) as progress lines."""
+        if self.stream is None:
+            yield
+            return
+        progress = self
+
+        class Lines(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                progress.say(record.getMessage())
+
+        logger, handler = logging.getLogger("fairassign.auto"), Lines(logging.INFO)
+        level = logger.level
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            yield
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+
+    @contextlib.contextmanager
     def waiting(self, what: str) -> Iterator[None]:
         if self.stream is None:
             yield
@@ -185,7 +213,8 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "solve", help="assign the leads of a CSV file to the reps of another, under a TOML rules file",
         description="Assign the leads in LEADS to the reps in REPS under the rules in a TOML file; write one "
                     "row per lead with its rep, score and an explanation. Exit 0: written; 1: the rules admit no "
-                    "assignment; 2: malformed input.",
+                    "assignment; 2: malformed input; 3: interrupted, the best assignment so far written; "
+                    "130: interrupted, nothing written.",
     )
     parser.add_argument("leads", help="CSV file, one row per lead (an id column, and the columns the rules name)")
     parser.add_argument("reps", help="CSV file, one row per rep (an id column, capacity, ...)")
@@ -292,9 +321,11 @@ def _run(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
     limit = options["time_limit"]
     what = f"solving with {options['solver']}" + (f" (time limit {limit:g} s)" if limit is not None else "")
     progress.say(what)
-    with progress.waiting(what):
+    with progress.waiting(what), progress.stages():
         result = solve(problem, constraints, **options)
-    progress.say(f"solved: {result.status.name} by {result.solver} in {result.solve_time:.2f} s")
+    interrupted = _interrupted(result)
+    progress.say(f"solved: {result.status.name} by {result.solver} in {result.solve_time:.2f} s"
+                 + ("; interrupted: writing the best assignment so far" if interrupted else ""))
 
     say = lambda text="": print(text, file=out)  # noqa: E731 - a local shorthand
     if not result.status.has_solution:
@@ -328,15 +359,17 @@ def _run(args: argparse.Namespace, out: TextIO, progress: _Progress) -> int:
 
     for line in _summary(result, args, limit):
         say(line)
-    return 0
+    return EXIT_INTERRUPTED if interrupted else 0
 
 
 def _summary(result: Result, args: argparse.Namespace, limit: float | None) -> list[str]:
     problem = result.problem
     figures = metrics(problem, result)
     gap = "n/a" if result.gap is None else f"{result.gap:.2%}"
+    interrupted = _interrupted(result)
     lines = [
-        f"{result.status.name}: {result.n_assigned} of {problem.n_leads} leads assigned to {problem.n_reps} reps "
+        f"{result.status.name}" + (" (INTERRUPTED: best assignment so far)" if interrupted else "")
+        + f": {result.n_assigned} of {problem.n_leads} leads assigned to {problem.n_reps} reps "
         f"by {result.solver} in {result.solve_time:.2f} s",
         f"total score {result.objective:,.2f}, bound "
         + ("n/a" if result.bound is None else f"{result.bound:,.2f}") + f", gap {gap}",
@@ -346,12 +379,21 @@ def _summary(result: Result, args: argparse.Namespace, limit: float | None) -> l
     if np.isfinite(figures.max_share_deviation):
         lines.append(f"fairness: max deviation {figures.max_share_deviation:.1%} from the capacity-weighted share, "
                      f"Gini {figures.gini_value:.3f} of value per rep")
-    if _hit_time_limit(result, limit):
+    if interrupted:
+        stage = result.reason.split("interrupted during ", 1)[1].split(";", 1)[0].split(" (", 1)[0]
+        lines.append(f"interrupted during {stage}: this is the best assignment found before the interrupt, "
+                     f"not proven optimal (gap {gap})")
+    elif _hit_time_limit(result, limit):
         lines.append(f"time limit of {limit:g} s reached: this is the best assignment found so far, "
                      f"not proven optimal (gap {gap})")
     lines.append(f"wrote {problem.n_leads} rows to {args.output}" + (f"; audit record appended to {args.audit}"
                                                                       if args.audit else ""))
     return lines
+
+
+def _interrupted(result: Result) -> bool:
+    """True for an answer ``auto`` returned because Ctrl-C stopped a later stage (see solvers/auto.py)."""
+    return result.status.has_solution and "interrupted during " in result.reason
 
 
 def _hit_time_limit(result: Result, limit: float | None) -> bool:
