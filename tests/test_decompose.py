@@ -7,6 +7,7 @@ only within its own region, so the eligibility graph has (at least) one componen
 
 from __future__ import annotations
 
+import multiprocessing
 import pickle
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
@@ -288,7 +289,8 @@ def test_a_process_pool_gives_the_in_process_answer() -> None:
     problem = regional(np.random.default_rng(8), 400, 20, 4, 3, ids=True)
     rules = [fa.CountBand(upper=np.arange(20) % 4 + 10.0), fa.Forbid([("L0", "R0"), ("L1", "R1")])]
     in_process = fa.solve_blocks(problem, rules, solver="flow")
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    # spawn: a forked child of this process, whose solver threads have run, can hang
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         pooled = fa.solve_blocks(problem, rules, solver="flow", executor=pool)
     np.testing.assert_array_equal(pooled.rep_of, in_process.rep_of)
     assert pooled.status is fa.Status.OPTIMAL and pooled.objective == in_process.objective

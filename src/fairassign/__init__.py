@@ -12,6 +12,7 @@ from . import baselines, datasets, metrics, over_time
 from .audit import AuditRecord, Replay, read_jsonl, replay, write_jsonl
 from .audit import record as record_audit
 from .baselines import TerritoryRule, territory_rules
+from .compare import Comparison, compare, uplift
 from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
 from .decompose import Block, blocks, solve_blocks
 from .eligibility import attribute_eligibility, tier_eligibility
@@ -26,6 +27,7 @@ from .errors import (
 )
 from .explain import Explanation, explain
 from .frames import problem_from_frames, result_to_frame
+from .frontier import Frontier, fairness_frontier, plot_frontier
 from .grading import Grades, grade, grade_leads
 from .metrics import Metrics
 from .over_time import Recycling, Resolution, available_problem, recycle, resolve, solve_with_history
@@ -80,6 +82,12 @@ __all__ = [
     "builtin_scenario",
     "simulate",
     "compare_period",
+    "compare",
+    "Comparison",
+    "uplift",
+    "fairness_frontier",
+    "plot_frontier",
+    "Frontier",
     # routing in production
     "over_time",
     "resolve",

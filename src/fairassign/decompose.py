@@ -338,8 +338,9 @@ def solve_blocks(
     problem, constraints
         As for :func:`fairassign.solve`.
     executor : object with ``submit``, optional
-        Where blocks run: a :class:`concurrent.futures.ProcessPoolExecutor`, a Dask client,
-        ... Default: in this process, one block after the other.
+        Where blocks run: a :class:`concurrent.futures.ProcessPoolExecutor` (with a *spawn*
+        context: a forked child of a process whose solver threads ran can hang), a Dask
+        client, ... Default: in this process, one block after the other.
     max_blocks : int, optional
         Passed to :func:`blocks`; with many small components, pack them into a few blocks
         (say, a few per worker) to save per-solve overhead.

@@ -47,8 +47,9 @@ def sweep(problem: Problem, scenarios: Iterable[Iterable[Constraint] | Constrain
     scenarios : iterable of (iterable of Constraint, or Constraint)
         One rule set per solve: say, ``[[fa.FairShare(t)] for t in (0.05, 0.1, 0.2)]``.
     executor : object with ``submit``, optional
-        A :class:`concurrent.futures.ProcessPoolExecutor`, a Dask ``Client`` ... Default: in
-        this process, in order.
+        A :class:`concurrent.futures.ProcessPoolExecutor` (with a *spawn* context: a forked
+        child of a process whose solver threads ran can hang), a Dask ``Client`` ... Default:
+        in this process, in order.
     solver, objective, time_limit, seed, rel_gap
         As for :func:`fairassign.solve`, the same for every scenario.
 
