@@ -611,8 +611,9 @@ class Router:
             return False
         if duals.note:
             self._notes.append(f"{duals.note} (at lead {stop})")
+        # the tracking controller keeps the sample's flow rates: measured, re-estimating them from
+        # each window made its projection jump at every refresh and the shares drift
         self._set_prices(duals.prices, float(self._value.sum()) + duals.assigned_value / scale)
-        self._set_flow(duals, scale, remaining)
         return True
 
     # ----------------------------------------------------------------- routing
