@@ -325,3 +325,139 @@ def test_docs_page_examples_run_and_print_what_it_shows(tmp_path: Path, monkeypa
         for line in snippet.splitlines():
             if line.startswith("# ") and not line.startswith("# or"):
                 assert line[2:].split(" other leads:")[0] in printed, line
+
+
+# ------------------------------------------------------------------------------------------- entry points and options
+def _through_json(entry: AuditRecord) -> AuditRecord:
+    return AuditRecord.from_dict(json.loads(entry.to_json()))
+
+
+def split_problem(rng: np.random.Generator, n_groups: int = 4, per_group: int = 12, reps: int = 3) -> fa.Problem:
+    """Leads that only reps of their own group can take: ``n_groups`` independent blocks."""
+    n_leads, n_reps = n_groups * per_group, n_groups * reps
+    score = np.full((n_leads, n_reps), np.nan)
+    for g in range(n_groups):
+        block = rng.uniform(1.0, 10.0, size=(per_group, reps)).round(2)
+        block[rng.random(block.shape) < 0.2] = np.nan
+        block[:, 0] = rng.uniform(1.0, 10.0, size=per_group).round(2)  # every lead has a rep
+        score[g * per_group:(g + 1) * per_group, g * reps:(g + 1) * reps] = block
+    return fa.Problem(score=score, capacity=np.full(n_reps, per_group / reps + 1), value=rng.uniform(1, 5, n_leads))
+
+
+@pytest.mark.parametrize("rules", [[fa.AssignAll()], [fa.AssignAll(), fa.FairShare(0.3)]], ids=["bands", "fair"])
+def test_solve_blocks_records_its_entry_and_replays_bit_for_bit(rules: list, rng: np.random.Generator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    problem = split_problem(rng)
+    assert len(fa.blocks(problem, rules[:1])) == 4
+    with ThreadPoolExecutor(2) as pool:
+        result = fa.solve_blocks(problem, rules, executor=pool, max_blocks=3, seed=5, solver="auto")
+    assert result.status.has_solution and "independent block" in result.reason
+    settings = result.settings
+    assert settings is not None and (settings.entry, settings.max_blocks, settings.seed) == ("solve_blocks", 3, 5)
+    entry = _through_json(record(result))
+    assert (entry.parameters.entry, entry.parameters.max_blocks) == ("solve_blocks", 3)
+    again = replay(entry, problem)  # in this process
+    assert again.matches, again.message
+    assert "independent block" in again.result.reason and again.result.settings.entry == "solve_blocks"
+
+
+def test_sweep_results_record_settings_and_replay(batch: fa.Problem) -> None:
+    results = fa.sweep(batch, [[fa.FairShare(0.5)], [fa.AssignAll(), fa.FairShare(0.3)]], solver="mip", seed=4)
+    for result in results:
+        assert result.settings is not None and (result.settings.entry, result.settings.solver) == ("sweep", "mip")
+        entry = _through_json(record(result, include_problem=True))
+        assert entry.parameters.entry == "sweep" and entry.parameters.seed == 4
+        assert replay(entry).matches
+
+
+def test_weighted_round_robin_options_are_recorded_and_replayed(batch: fa.Problem, rng: np.random.Generator) -> None:
+    options = {"monthly_capacity": rng.integers(30, 400, size=batch.n_reps),
+               "opened_last_day": np.array([0, 2, 1, 0, 3, 0]), "lead_priority": rng.random(batch.n_leads)}
+    result = run_strategy("weighted-round-robin", batch, [fa.Pin([("L-002", "Femi")])], seed=3, **options)
+    assert result.settings.entry == "strategy" and set(result.settings.options) == set(options)
+    default = run_strategy("weighted-round-robin", batch, [fa.Pin([("L-002", "Femi")])], seed=3)
+    assert (default.rep_of != result.rep_of).any()  # the options matter, so a replay without them would differ
+    entry = _through_json(record(result))
+    assert entry.parameters.options["opened_last_day"] == {"array": [0, 2, 1, 0, 3, 0], "dtype": "<i8", "shape": [6]}
+    again = replay(entry, batch)
+    assert again.matches, again.message
+    assert again.result.rep_of.tolist() == result.rep_of.tolist()
+    with pytest.raises(fa.ValidationError, match="'lead_priority' differs from the recorded one"):
+        replay(entry, batch, options={"lead_priority": options["lead_priority"] + 1.0})
+
+
+def test_territory_rules_are_recorded_and_replayed() -> None:
+    from fairassign.baselines import TerritoryRule, territory_rules
+
+    example = fa.datasets.load_example()
+    rules = (*territory_rules(example)[:1], TerritoryRule(reps=("Chen", "Eli"), criteria={"tier": ("A", "B")},
+                                                          name="good leads"))
+    result = run_strategy("territory", example.problem, rules=rules, lead_attributes=example.leads)
+    catch_all = run_strategy("territory", example.problem)
+    assert (catch_all.rep_of != result.rep_of).any()
+    entry = _through_json(record(result, include_problem=True))
+    recorded = entry.parameters.options["rules"]
+    assert recorded["tuple"][1] == {"TerritoryRule": {
+        "reps": ["Chen", "Eli"],
+        "criteria": {"dict": {"tier": {"tuple": ["A", "B"]}}}, "name": "good leads"}}
+    again = replay(entry)
+    assert again.matches, again.message
+
+
+def test_a_territory_predicate_is_refused_or_must_be_passed_again() -> None:
+    from fairassign.baselines import TerritoryRule
+
+    example = fa.datasets.load_example()
+    rules = (TerritoryRule(reps=("Ana",), predicate=lambda a: a["value"] > 3000, name="big"),
+             TerritoryRule(reps=("Ben", "Chen")))
+    result = run_strategy("territory", example.problem, rules=rules, lead_attributes=example.leads)
+    with pytest.raises(fa.ValidationError, match=r"strategy option 'rules'\[0\]: TerritoryRule 'big' has a "
+                                                 r"predicate.*replay then needs it passed again"):
+        record(result)
+    entry = _through_json(record(result, unrecorded_options=True))
+    assert "unrecorded" in entry.parameters.options["rules"]
+    with pytest.raises(fa.ValidationError, match=r"could not hold strategy option\(s\) 'rules'.*passed again: "
+                                                 r"replay\(entry, problem, options=\{'rules': ...\}\)"):
+        replay(entry, example.problem)
+    again = replay(entry, example.problem, options={"rules": rules})
+    assert again.matches, again.message
+
+
+@pytest.mark.parametrize("value", [
+    np.array([1.5, np.inf, -0.0]), np.array([[1, 2], [3, 4]], dtype=np.int32), np.array([True, False]),
+    np.array(["a", "bc"]), (1, "x", None, 2.5, float("inf")), ["n", {"k": (1, 2)}], {"a": [np.int64(3)]},
+])
+def test_option_values_round_trip(value: object) -> None:
+    from fairassign.audit import options_from_dict, options_to_dict
+
+    line = json.dumps(options_to_dict({"option": value}), allow_nan=False)
+    back = options_from_dict(json.loads(line))["option"]
+    if isinstance(value, np.ndarray):
+        assert back.dtype == value.dtype and back.shape == value.shape
+        assert back.tobytes() == value.tobytes()
+    else:
+        assert back == value and type(back) is type(value)
+
+
+@pytest.mark.parametrize("value, message", [(np.array([np.nan]), "NaN"), ({1: 2}, "keys other than strings"),
+                                            (object(), "type object cannot be recorded"),
+                                            (print, "Python callable")])
+def test_options_that_cannot_be_recorded_are_named(value: object, message: str) -> None:
+    from fairassign.audit import options_to_dict
+
+    with pytest.raises(fa.ValidationError, match=f"strategy option 'x'.*{message}"):
+        options_to_dict({"x": value})
+
+
+def test_a_format_1_record_still_reads_and_replays(batch: fa.Problem) -> None:
+    data = record(fa.solve(batch, RULES, solver="cpsat", seed=1)).to_dict()
+    data["format"] = 1
+    for key in ("entry", "max_blocks", "options"):
+        del data["parameters"][key]
+    old = AuditRecord.from_dict(data)
+    assert (old.format, old.parameters.entry, old.parameters.options) == (2, "solve", None)
+    assert replay(old, batch).matches
+    data["parameters"]["entry"] = "solve"
+    with pytest.raises(fa.ValidationError, match="parameters"):
+        AuditRecord.from_dict(data)  # a format-1 record holds exactly the format-1 parameters

@@ -7,14 +7,22 @@ One :class:`AuditRecord` per run holds
 * the rules themselves in a serialisable form (every constraint type round-trips exactly:
   :func:`constraint_to_dict` / :func:`constraint_from_dict`);
 * the solver asked for and the one that ran, the parameters (objective, time limit, seed,
-  rel_gap, a digest of the hint), the versions of fairassign and its solver libraries, a
-  UTC time stamp, and the outcome: status, objective, bound, solve time, and the decision
-  per lead (lead id -> rep id or None);
+  rel_gap, a digest of the hint; the entry point that ran, ``solve``, ``solve_blocks`` with
+  its ``max_blocks``, ``sweep`` or a baseline ``strategy`` with its options), the versions
+  of fairassign and its solver libraries, a UTC time stamp, and the outcome: status,
+  objective, bound, solve time, and the decision per lead (lead id -> rep id or None);
 * optionally (``include_problem=True``) the batch itself, so that the record alone replays.
 
 Records are written as JSON lines (:func:`write_jsonl`, append mode, all lines or none) and
 read back with :func:`read_jsonl`, which names the line of any mistake. :func:`replay`
-re-solves with the recorded parameters and compares the assignment lead by lead.
+re-solves with the recorded parameters, through the recorded entry point, and compares the
+assignment lead by lead.
+
+Strategy options are written as tagged JSON (:func:`options_to_dict`): arrays keep their
+dtype and shape, tuples, lists and dicts their kind, a baseline ``TerritoryRule`` its reps,
+criteria and name. What JSON cannot hold (a Python callable, such as a territory predicate)
+is refused by :func:`record`, unless ``unrecorded_options=True``: then the record names the
+option, and :func:`replay` needs it passed again (``options={"rules": ...}``).
 
 Canonical bytes. Every section is written as its name, its byte length and its bytes, so
 no two different inputs share a byte string. Arrays are little-endian int64 / float64; ids
@@ -72,11 +80,19 @@ __all__ = [
     "constraint_from_dict",
     "problem_to_dict",
     "problem_from_dict",
+    "options_to_dict",
+    "options_from_dict",
     "FORMAT",
 ]
 
 #: version of the record layout; a reader refuses layouts it does not know
-FORMAT = 1
+FORMAT = 2
+#: layouts this version reads (1: before ``entry``, ``max_blocks`` and ``options`` in the parameters)
+_READS = (1, 2)
+#: entry points a record can name (see :class:`fairassign.result.SolveSettings`)
+_ENTRIES = ("solve", "solve_blocks", "sweep", "strategy")
+#: the mark of an option a record could not hold
+_UNRECORDED = "unrecorded"
 #: packages whose versions a record keeps (a replay under other versions may differ)
 _PACKAGES = ("fairassign", "ortools", "pulp", "highspy", "numpy", "scipy")
 _OBJECTIVES = ("lexicographic", "score")
@@ -201,6 +217,133 @@ def constraint_from_dict(data: Mapping[str, Any]) -> Constraint:
     return Pin(decoded) if kind == "Pin" else Forbid(decoded)
 
 
+class _Unrecordable(ValidationError):
+    """An option value that JSON cannot hold (a Python callable)."""
+
+
+def _encode_option(value: Any, where: str) -> Any:
+    """One option value as tagged JSON; :func:`_decode_option` gives back an equal value."""
+    from .baselines import TerritoryRule
+
+    value = _plain(value)
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        if math.isnan(value):
+            raise ValidationError(f"{where}: audit records hold no NaN")
+        return value if math.isfinite(value) else {"float": _encode_number(value)}
+    if isinstance(value, np.ndarray):
+        kind = value.dtype.kind
+        if kind == "f" and np.isnan(value).any():
+            raise ValidationError(f"{where}: audit records hold no NaN")
+        if kind in "biuf":
+            items = value.ravel().tolist()
+            cells = [_encode_number(x) for x in items] if kind == "f" else items
+        elif kind == "U":
+            cells = value.ravel().tolist()
+        elif kind == "O":
+            cells = [_encode_option(x, f"{where}[{k}]") for k, x in enumerate(value.ravel().tolist())]
+        else:
+            raise ValidationError(f"{where}: an array of dtype {value.dtype} cannot be recorded")
+        return {"array": cells, "dtype": "object" if kind == "O" else value.dtype.str, "shape": list(value.shape)}
+    if isinstance(value, TerritoryRule):
+        if value.predicate is not None:
+            raise _Unrecordable(f"{where}: TerritoryRule {value.name or '(unnamed)'!r} has a predicate, a Python "
+                                "callable, which an audit record cannot hold")
+        return {"TerritoryRule": {"reps": [_encode_option(rep, f"{where}.reps") for rep in value.reps],
+                                  "criteria": _encode_option(dict(value.criteria), f"{where}.criteria"),
+                                  "name": value.name}}
+    if isinstance(value, Mapping):
+        if not all(isinstance(key, str) for key in value):
+            raise ValidationError(f"{where}: a mapping with keys other than strings cannot be recorded")
+        return {"dict": {key: _encode_option(item, f"{where}[{key!r}]") for key, item in value.items()}}
+    if isinstance(value, tuple | list):
+        return {type(value).__name__: [_encode_option(item, f"{where}[{k}]") for k, item in enumerate(value)]}
+    if callable(value):
+        raise _Unrecordable(f"{where}: a Python callable ({value!r}) cannot be held by an audit record")
+    raise ValidationError(f"{where}: a value of type {type(value).__name__} cannot be recorded; options must be "
+                          "numbers, strings, arrays, lists, tuples, dicts or TerritoryRule entries")
+
+
+def _decode_option(data: Any, where: str) -> Any:
+    from .baselines import TerritoryRule
+
+    if data is None or isinstance(data, bool | int | float | str):
+        return data
+    if isinstance(data, dict) and len(data) == 1:
+        (tag, body), = data.items()
+        if tag == "float":
+            return _decode_number(body, where)
+        if tag in ("list", "tuple") and isinstance(body, list):
+            items = [_decode_option(item, f"{where}[{k}]") for k, item in enumerate(body)]
+            return items if tag == "list" else tuple(items)
+        if tag == "dict" and isinstance(body, dict):
+            return {key: _decode_option(item, f"{where}[{key!r}]") for key, item in body.items()}
+        if tag == "TerritoryRule" and isinstance(body, dict) and set(body) == {"reps", "criteria", "name"}:
+            return TerritoryRule(reps=tuple(_decode_option(rep, f"{where}.reps") for rep in body["reps"]),
+                                 criteria=_decode_option(body["criteria"], f"{where}.criteria"), name=body["name"])
+    if isinstance(data, dict) and set(data) == {"array", "dtype", "shape"} and isinstance(data["array"], list):
+        try:
+            if data["dtype"] == "object":
+                array = np.empty(len(data["array"]), dtype=object)
+                array[:] = [_decode_option(item, f"{where}[{k}]") for k, item in enumerate(data["array"])]
+            else:
+                dtype = np.dtype(data["dtype"])
+                cells = [_decode_number(x, where) for x in data["array"]] if dtype.kind == "f" else data["array"]
+                array = np.array(cells, dtype=dtype)
+            return array.reshape(tuple(data["shape"]))
+        except (TypeError, ValueError) as exc:
+            raise ValidationError(f"{where}: malformed array ({exc})") from None
+    raise ValidationError(f"{where}: not a recorded option value: {data!r}")
+
+
+def options_to_dict(options: Mapping[str, Any], *, unrecorded: bool = False) -> dict[str, Any]:
+    """A strategy's options as tagged JSON values; :func:`options_from_dict` reads them back.
+
+    Parameters
+    ----------
+    options : mapping of option name to value
+    unrecorded : bool
+        Mark a value JSON cannot hold (a Python callable) as ``{"unrecorded": why}`` instead
+        of refusing it; a replay then needs it passed again.
+
+    Raises
+    ------
+    ValidationError
+        A value that cannot be recorded; the message names the option and says why.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> options_to_dict({"monthly_capacity": np.array([30, 60]), "by": "effort"})
+    {'monthly_capacity': {'array': [30, 60], 'dtype': '<i8', 'shape': [2]}, 'by': 'effort'}
+    """
+    encoded: dict[str, Any] = {}
+    for name, value in options.items():
+        try:
+            encoded[name] = _encode_option(value, f"strategy option {name!r}")
+        except _Unrecordable as exc:
+            if not unrecorded:
+                raise ValidationError(
+                    f"{exc}. Record it with record(result, unrecorded_options=True), which marks the option as "
+                    f"not recorded; replay then needs it passed again: replay(entry, problem, "
+                    f"options={{{name!r}: ...}})") from None
+            encoded[name] = {_UNRECORDED: str(exc)}
+    return encoded
+
+
+def options_from_dict(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The options :func:`options_to_dict` wrote (an unrecorded one comes back as ``{"unrecorded": why}``)."""
+    if not isinstance(data, Mapping):
+        raise ValidationError(f"strategy options must be a JSON object, got {type(data).__name__}")
+    return {name: dict(value) if _is_unrecorded(value) else _decode_option(value, f"strategy option {name!r}")
+            for name, value in data.items()}
+
+
+def _is_unrecorded(value: Any) -> bool:
+    return isinstance(value, Mapping) and set(value) == {_UNRECORDED}
+
+
 def _canonical_json(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
 
@@ -318,13 +461,21 @@ def _id_array(ids: list[Any]) -> Any:
 # ---------------------------------------------------------------------------------------- the record
 @dataclass(frozen=True)
 class Parameters:
-    """The solve parameters a record keeps (``hint_digest``: SHA-256 of the warm start, or None)."""
+    """The solve parameters a record keeps (``hint_digest``: SHA-256 of the warm start, or None).
+
+    ``entry`` is the function a replay calls (``"solve"``, ``"solve_blocks"``, ``"sweep"``,
+    ``"strategy"``), ``max_blocks`` that of ``solve_blocks``, and ``options`` a baseline
+    strategy's options in :func:`options_to_dict` form (None when it had none to record).
+    """
 
     objective: str = "lexicographic"
     time_limit: float | None = None
     seed: int = 0
     rel_gap: float = 1e-4
     hint_digest: str | None = None
+    entry: str = "solve"
+    max_blocks: int | None = None
+    options: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True, eq=False)
@@ -405,7 +556,8 @@ class AuditRecord:
             "solver_used": self.solver_used,
             "parameters": {"objective": parameters.objective, "time_limit": parameters.time_limit,
                            "seed": parameters.seed, "rel_gap": parameters.rel_gap,
-                           "hint_digest": parameters.hint_digest},
+                           "hint_digest": parameters.hint_digest, "entry": parameters.entry,
+                           "max_blocks": parameters.max_blocks, "options": parameters.options},
             "versions": dict(self.versions), "status": self.status, "objective": _encode_number(self.objective),
             "bound": None if self.bound is None else _encode_number(self.bound),
             "gap": None if self.gap is None else _encode_number(self.gap),
@@ -430,8 +582,9 @@ class AuditRecord:
         missing, unknown = sorted(expected - set(data)), sorted(set(data) - expected)
         if missing or unknown:
             raise ValidationError(f"record fields: missing {missing}, unknown {unknown}")
-        if data["format"] != FORMAT:
-            raise ValidationError(f"record format {data['format']!r} is not known to this version (reads {FORMAT})")
+        if data["format"] not in _READS or isinstance(data["format"], bool):
+            raise ValidationError(f"record format {data['format']!r} is not known to this version (reads "
+                                  f"{', '.join(map(str, _READS))})")
 
         def typed(name: str, kinds: Any, value: Any = _FROM_DATA) -> Any:
             value = data[name] if value is _FROM_DATA else value
@@ -451,6 +604,8 @@ class AuditRecord:
                                   f"got {data['status']!r}") from None
         parameters = typed("parameters", dict)
         wanted = {"objective", "time_limit", "seed", "rel_gap", "hint_digest"}
+        if data["format"] >= 2:
+            wanted |= {"entry", "max_blocks", "options"}
         if set(parameters) != wanted:
             raise ValidationError(f"record field 'parameters' must hold exactly {sorted(wanted)}, got "
                                   f"{sorted(parameters)}")
@@ -475,7 +630,7 @@ class AuditRecord:
                     typed("parameters.time_limit", int | float, parameters["time_limit"])),
                 seed=typed("parameters.seed", int, parameters["seed"]),
                 rel_gap=float(typed("parameters.rel_gap", int | float, parameters["rel_gap"])),
-                hint_digest=parameters["hint_digest"]),
+                hint_digest=parameters["hint_digest"], **_later_parameters(parameters)),
             versions=dict(typed("versions", dict)), status=data["status"],
             objective=_decode_number(data["objective"], "record field 'objective'"),
             bound=None if data["bound"] is None else _decode_number(data["bound"], "record field 'bound'"),
@@ -486,6 +641,20 @@ class AuditRecord:
             problem=None if data["problem"] is None else dict(typed("problem", dict)),
             hint=None if hint is None else tuple(hint),
         )
+
+
+def _later_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``entry``, ``max_blocks`` and ``options`` of a format-2 record, checked (format 1: the defaults)."""
+    if "entry" not in parameters:
+        return {}
+    entry, max_blocks, options = parameters["entry"], parameters["max_blocks"], parameters["options"]
+    if entry not in _ENTRIES:
+        raise ValidationError(f"record field 'parameters.entry' must be one of {_ENTRIES}, got {entry!r}")
+    if max_blocks is not None and (isinstance(max_blocks, bool) or not isinstance(max_blocks, int)):
+        raise ValidationError(f"record field 'parameters.max_blocks' must be null or an integer, got {max_blocks!r}")
+    if options is not None:
+        options_from_dict(options)  # fail now, not at replay
+    return {"entry": entry, "max_blocks": max_blocks, "options": None if options is None else dict(options)}
 
 
 def _objective(value: Any) -> str:
@@ -511,7 +680,8 @@ def _versions() -> dict[str, str | None]:
 
 def record(result: Result, *, include_problem: bool = False, solver: str | None = None,
            objective: str | None = None, time_limit: float | None = None, seed: int | None = None,
-           rel_gap: float | None = None, hint: Any = None, timestamp: datetime | None = None) -> AuditRecord:
+           rel_gap: float | None = None, hint: Any = None, timestamp: datetime | None = None,
+           unrecorded_options: bool = False) -> AuditRecord:
     """The audit record of one result.
 
     The parameters come from ``result.settings`` (filled by :func:`fairassign.solve` and the
@@ -526,11 +696,15 @@ def record(result: Result, *, include_problem: bool = False, solver: str | None 
         Override what ``result.settings`` says (or supply it when it is None).
     timestamp : datetime, optional
         Default: now, in UTC.
+    unrecorded_options : bool
+        A strategy option JSON cannot hold (a territory predicate) is refused by default;
+        with True it is marked as not recorded, and :func:`replay` needs it passed again.
 
     Raises
     ------
     ValidationError
-        ``result`` is not a Result, or an id cannot be written as JSON.
+        ``result`` is not a Result, an id cannot be written as JSON, or a strategy option
+        cannot be recorded (the message names it).
     """
     if not isinstance(result, Result):
         raise ValidationError(f"result must be a fairassign.Result, got {type(result).__name__}")
@@ -545,6 +719,10 @@ def record(result: Result, *, include_problem: bool = False, solver: str | None 
         seed=int(seed if seed is not None else (settings.seed if settings else 0)),
         rel_gap=float(rel_gap if rel_gap is not None else (settings.rel_gap if settings else 1e-4)),
         hint_digest=_hint_digest(hint_array),
+        entry=settings.entry if settings else "solve",
+        max_blocks=settings.max_blocks if settings else None,
+        options=None if settings is None or settings.options is None else options_to_dict(
+            settings.options, unrecorded=unrecorded_options),
     )
     rep_ids = problem.rep_ids.tolist()
     decisions = tuple((_plain(lead), None if rep < 0 else _plain(rep_ids[rep]))
@@ -685,8 +863,14 @@ class Replay:
 
 
 def replay(entry: AuditRecord, problem: Problem | None = None,
-           constraints: Iterable[Constraint] | Constraint | None = None, *, hint: Any = None) -> Replay:
+           constraints: Iterable[Constraint] | Constraint | None = None, *, hint: Any = None,
+           options: Mapping[str, Any] | None = None) -> Replay:
     """Solve the recorded batch again with the recorded parameters and compare, lead by lead.
+
+    The recorded entry point runs again: :func:`fairassign.solve` (also for a scenario of
+    :func:`fairassign.sweep`), :func:`fairassign.solve_blocks` with its ``max_blocks`` (in
+    this process, whatever executor the run used: blocks do not depend on where they ran),
+    or :func:`fairassign.strategies.run_strategy` with the baseline's recorded options.
 
     Parameters
     ----------
@@ -697,6 +881,9 @@ def replay(entry: AuditRecord, problem: Problem | None = None,
         Default: the recorded rules. When given, they must match the record's digest.
     hint : Result or int array, optional
         The warm start, when the record used one and does not embed it.
+    options : mapping, optional
+        Strategy options the record could not hold (marked unrecorded), passed again. An
+        option that was recorded may be given too, but must be what was recorded.
 
     Returns
     -------
@@ -706,7 +893,8 @@ def replay(entry: AuditRecord, problem: Problem | None = None,
     ------
     ValidationError
         The problem (or rules, or hint) differs from what was recorded (digest mismatch), the
-        record embeds no problem and none is given, or the recorded solver is unknown here.
+        record embeds no problem and none is given, the recorded solver is unknown here, or a
+        strategy option the record could not hold is not passed again.
     """
     if not isinstance(entry, AuditRecord):
         raise ValidationError(f"entry must be an AuditRecord, got {type(entry).__name__}")
@@ -736,7 +924,8 @@ def replay(entry: AuditRecord, problem: Problem | None = None,
         if _hint_digest(hint_array) != parameters.hint_digest:
             raise ValidationError("hint does not match the record's hint digest")
 
-    result = _solve_again(entry, problem, rules, hint_array)
+    strategy_options = _replay_options(entry, options)
+    result = _solve_again(entry, problem, rules, hint_array, strategy_options)
     rep_ids = problem.rep_ids.tolist()
     recorded = dict(entry.decisions)
     differences = []
@@ -766,18 +955,45 @@ def replay(entry: AuditRecord, problem: Problem | None = None,
     return Replay(matches, tuple(differences), same_objective, result, changed, tuple(notes), message)
 
 
+def _replay_options(entry: AuditRecord, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The strategy options to replay with: the recorded ones, and the unrecorded ones passed again."""
+    recorded = {} if entry.parameters.options is None else options_from_dict(entry.parameters.options)
+    given = {} if given is None else dict(given)
+    missing = [name for name, value in recorded.items() if _is_unrecorded(value) and name not in given]
+    if missing:
+        why = "; ".join(recorded[name][_UNRECORDED] for name in missing)
+        raise ValidationError(f"the record could not hold strategy option(s) {', '.join(map(repr, missing))} ({why}); "
+                              "replay needs them passed again: replay(entry, problem, options={"
+                              + ", ".join(f"{name!r}: ..." for name in missing) + "})")
+    unknown = sorted(set(given) - set(recorded))
+    if unknown:
+        raise ValidationError(f"options {', '.join(map(repr, unknown))} were not options of the recorded run "
+                              f"(it had {sorted(recorded) or 'none'})")
+    for name, value in given.items():
+        if not _is_unrecorded(recorded[name]) and _canonical_json(_encode_option(value, name)) != _canonical_json(
+                entry.parameters.options[name]):  # type: ignore[index]
+            raise ValidationError(f"strategy option {name!r} differs from the recorded one")
+    return {**recorded, **given}
+
+
 def _solve_again(entry: AuditRecord, problem: Problem, rules: tuple[Constraint, ...],
-                 hint: NDArray[np.int64] | None) -> Result:
+                 hint: NDArray[np.int64] | None, options: dict[str, Any]) -> Result:
     from .solve import solve
     from .solvers import solver_names
 
     name, parameters = entry.solver_requested, entry.parameters
+    common: dict[str, Any] = {"objective": parameters.objective, "time_limit": parameters.time_limit,
+                              "seed": parameters.seed, "rel_gap": parameters.rel_gap}
+    if parameters.entry == "solve_blocks":
+        from .decompose import solve_blocks
+
+        return solve_blocks(problem, rules, max_blocks=parameters.max_blocks, solver=name, hint=hint, **common)
     if name == "auto" or name in solver_names():
-        return solve(problem, rules, solver=name, objective=parameters.objective, time_limit=parameters.time_limit,
-                     seed=parameters.seed, hint=hint, rel_gap=parameters.rel_gap)
+        return solve(problem, rules, solver=name, hint=hint, **common)
     from . import strategies
 
     if name in strategies.strategy_names():
-        return strategies.run_strategy(name, problem, rules, seed=parameters.seed, time_limit=parameters.time_limit)
+        return strategies.run_strategy(name, problem, rules, seed=parameters.seed, time_limit=parameters.time_limit,
+                                       **options)
     raise ValidationError(f"the record names solver {name!r}, which is neither a backend ({', '.join(solver_names())}) "
                           "nor a strategy known to this version")

@@ -46,7 +46,7 @@ from .constraints import Constraint, CountBand, FairShare, Forbid, Pin, ValueBan
 from .coupling import CoupledPlan, band_constraints, coupling_supported, finish_coupled, plan_coupled
 from .errors import ValidationError
 from .problem import Problem
-from .result import Result, Status
+from .result import Result, SolveSettings, Status
 from .rules import Rules, bind
 from .solve import assemble, prepare, solve
 from .solvers.base import SolverOutput
@@ -378,8 +378,12 @@ def solve_blocks(
     started = time.perf_counter()
     prepared = prepare(problem, constraints, solver, objective, time_limit, seed, hint, rel_gap)
     rules, request, given = prepared.rules, prepared.request, prepared.rules.constraints
+    settings = SolveSettings(solver=solver, objective=request.objective, time_limit=request.time_limit,
+                             seed=request.seed, rel_gap=request.rel_gap, hint=request.hint, entry="solve_blocks",
+                             max_blocks=None if max_blocks is None else int(max_blocks))
     if prepared.infeasible is not None:  # the same answer as fa.solve, found before splitting
-        return assemble(problem, rules, prepared.infeasible, solver, "infeasibility found before solving", started)
+        return assemble(problem, rules, prepared.infeasible, solver, "infeasibility found before solving", started,
+                        settings=settings)
 
     coupled: CoupledPlan | None = None
     parts = blocks(problem, given, max_blocks=max_blocks)
@@ -419,7 +423,7 @@ def solve_blocks(
                                       coupled, whole)
         notes += more
     why = "; ".join([*notes, _summary([outcome.reason for outcome in outcomes])])
-    return assemble(problem, rules, output, "+".join(names), why, started)
+    return assemble(problem, rules, output, "+".join(names), why, started, settings=settings)
 
 
 def _combine(problem: Problem, rules: Rules, parts: list[Block], outcomes: list[_Outcome],

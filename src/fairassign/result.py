@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -79,6 +80,15 @@ class SolveSettings:
     rel_gap : float
     hint : int64 (n_leads,) or None
         The warm start given, in ``rep_of`` form.
+    entry : str
+        The function that produced the result, which a replay calls again: ``"solve"``
+        (:func:`fairassign.solve`), ``"solve_blocks"`` (:func:`fairassign.solve_blocks`),
+        ``"sweep"`` (one scenario of :func:`fairassign.sweep`, which is a ``solve`` of it) or
+        ``"strategy"`` (a baseline of :func:`fairassign.strategies.run_strategy`).
+    max_blocks : int or None
+        ``solve_blocks``'s ``max_blocks``.
+    options : mapping or None
+        A baseline strategy's own options as given (``monthly_capacity``, ``rules`` ...).
     """
 
     solver: str
@@ -87,6 +97,9 @@ class SolveSettings:
     seed: int = 0
     rel_gap: float = 1e-4
     hint: NDArray[np.int64] | None = field(default=None, repr=False)
+    entry: str = "solve"
+    max_blocks: int | None = None
+    options: Mapping[str, Any] | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, eq=False)

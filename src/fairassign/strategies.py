@@ -180,5 +180,5 @@ def _run_baseline(name: str, problem: Problem, constraints: Iterable[Constraint]
     output = SolverOutput(rep_of=rep_of, status=Status.FEASIBLE, bound=None, notes=(note,))
     why = f"baseline ({_DESCRIPTION[name]}); keeps capacity, eligibility, Pin and Forbid only"
     settings = SolveSettings(solver=name, time_limit=None if time_limit is None else float(time_limit),
-                             seed=int(seed))
+                             seed=int(seed), entry="strategy", options=dict(options))
     return assemble(problem, rules, output, name, why, started, settings=settings)

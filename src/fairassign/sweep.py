@@ -17,7 +17,7 @@ from .constraints import Constraint
 from .decompose import Executor, _InProcess, _Outcome, _solve_block
 from .errors import ValidationError
 from .problem import Problem
-from .result import Result
+from .result import Result, SolveSettings
 from .solve import assemble, prepare
 from .solvers.base import SolverOutput
 
@@ -82,14 +82,19 @@ def sweep(problem: Problem, scenarios: Iterable[Iterable[Constraint] | Constrain
                for rules, prepared in zip(jobs, checked, strict=True)]
     results = []
     for prepared, future in zip(checked, futures, strict=True):
+        request = prepared.request
+        # each scenario is a fa.solve of the batch under its rules, so a replay calls fa.solve
+        settings = SolveSettings(solver=solver, objective=request.objective, time_limit=request.time_limit,
+                                 seed=request.seed, rel_gap=request.rel_gap, entry="sweep")
         if prepared.infeasible is not None:
             results.append(assemble(problem, prepared.rules, prepared.infeasible, solver,
-                                    "infeasibility found before solving", time.perf_counter()))
+                                    "infeasibility found before solving", time.perf_counter(), settings=settings))
             continue
         assert future is not None  # submitted above, since diagnosis did not settle it
         outcome: _Outcome = future.result()
         output = SolverOutput(rep_of=outcome.rep_of, status=outcome.status, bound=outcome.bound,
                               diagnosis=outcome.diagnosis)
         started = time.perf_counter() - outcome.solve_time
-        results.append(assemble(problem, prepared.rules, output, outcome.solver, outcome.reason, started))
+        results.append(assemble(problem, prepared.rules, output, outcome.solver, outcome.reason, started,
+                                settings=settings))
     return results
