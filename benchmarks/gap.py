@@ -24,9 +24,12 @@ It prints a table and writes ``benchmarks/results/gap-<mode>.csv`` (or ``--out``
 appended as they finish, so an interrupted run keeps what it measured), then a summary of the
 heuristics' gaps per type and size to the **best known** cost and the best proven lower bound.
 Best known figures persist across runs in ``--reference`` (default
-``benchmarks/results/gap-reference.csv``: per instance, the least cost any method reached and
-the highest lower bound any proved), so a heuristics-only run is still measured against the
-exact methods' earlier results.
+``benchmarks/gap_reference.csv``, tracked in git: per instance, the least cost any method
+reached, the highest lower bound any proved, and where they came from), so a heuristics-only
+run, even on a fresh checkout, is measured against the exact methods' earlier (and longer)
+runs. A run that beats a figure updates the file; commit it when the figure is meant to stay.
+Where ``best_cost`` equals ``best_bound`` the optimum is proven; elsewhere "gap to best known"
+is a lower estimate of the gap to the optimum and "gap to best bound" an upper one.
 """
 
 from __future__ import annotations
@@ -132,24 +135,35 @@ def _relative(cost: float, bound: float) -> float:
     return max(0.0, (cost - bound) / max(abs(bound), 1e-12))
 
 
-def read_reference(path: Path) -> dict[str, tuple[float | None, float | None]]:
-    """Best known (cost, lower bound) per instance key ``<type><leads>x<reps>/<seed>``."""
+#: the tracked reference a fresh checkout measures against
+REFERENCE = HERE / "gap_reference.csv"
+
+
+def read_reference(path: Path, sources: dict[str, str] | None = None) -> dict[str, tuple[float | None, float | None]]:
+    """Best known (cost, lower bound) per instance key ``<type><leads>x<reps>/<seed>``.
+
+    The optional ``source`` column (where the figures came from) goes into ``sources`` when given.
+    """
     known: dict[str, tuple[float | None, float | None]] = {}
     if path.exists():
         with path.open(newline="") as handle:
             for entry in csv.DictReader(handle):
                 known[entry["instance"]] = (float(entry["best_cost"]) if entry["best_cost"] else None,
                                             float(entry["best_bound"]) if entry["best_bound"] else None)
+                if sources is not None and entry.get("source"):
+                    sources[entry["instance"]] = entry["source"]
     return known
 
 
-def write_reference(path: Path, known: dict[str, tuple[float | None, float | None]]) -> None:
+def write_reference(path: Path, known: dict[str, tuple[float | None, float | None]],
+                    sources: dict[str, str] | None = None) -> None:
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["instance", "best_cost", "best_bound"])
+        writer.writerow(["instance", "best_cost", "best_bound", "source"])
         for key in sorted(known):
             cost, bound = known[key]
-            writer.writerow([key, "" if cost is None else f"{cost:.10g}", "" if bound is None else f"{bound:.10g}"])
+            writer.writerow([key, "" if cost is None else f"{cost:.10g}", "" if bound is None else f"{bound:.10g}",
+                             (sources or {}).get(key, "")])
 
 
 def _merge(old: tuple[float | None, float | None], cost: float | None,
@@ -257,8 +271,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=30.0, help="seconds for the exact methods and auto")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="CSV to write (default results/gap-<mode>.csv)")
-    parser.add_argument("--reference", type=Path, default=HERE / "results" / "gap-reference.csv",
-                        help="best known costs and bounds, read and updated")
+    parser.add_argument("--reference", type=Path, default=REFERENCE,
+                        help="best known costs and bounds, read and updated (default: the tracked "
+                             "benchmarks/gap_reference.csv)")
     args = parser.parse_args(argv)
 
     sizes = _sizes(args.sizes) if args.sizes else QUICK_SIZES + (FULL_SIZES if args.full else ())
@@ -271,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = HERE / "results"
     out_dir.mkdir(exist_ok=True)
     path = args.out or out_dir / f"gap-{'full' if args.full else 'quick'}.csv"
-    known = read_reference(args.reference)
+    sources: dict[str, str] = {}
+    known = read_reference(args.reference, sources)
     names = [f.name for f in fields(Row)]
     rows: list[Row] = []
     with path.open("w", newline="") as handle:
@@ -285,8 +301,13 @@ def main(argv: list[str] | None = None) -> int:
         for n_leads, n_reps in sizes:
             for kind in kinds:
                 instance = generate(kind, n_leads, n_reps, seed=args.seed)
+                key = f"{instance.name}/{instance.seed}"
+                before = known.get(key)
                 rows.extend(run_instance(instance, methods, args.time_limit, args.seed, on_row=write, known=known))
-                write_reference(args.reference, known)
+                if known.get(key) != before:
+                    sources[key] = f"gap.py run {time.strftime('%Y-%m-%d')} (--time-limit {args.time_limit:g})" + (
+                        f"; was {before[0]:g} / {before[1]:g}" if before and None not in before else "")
+                    write_reference(args.reference, known, sources)
     print()
     print_table(rows)
     print_heuristic_summary(rows)
