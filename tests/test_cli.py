@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 import fairassign as fa
-from fairassign.cli import main, round_robin
+from fairassign.baselines import round_robin
+from fairassign.cli import main
 from fairassign.datasets import load_example
 from fairassign.solvers import base
 from fairassign.solvers.base import Solver, SolveRequest, SolverOutput

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from typing import TextIO
 
 import numpy as np
-from numpy.typing import NDArray
 
 from . import __version__, baselines
 from .commands import compare as compare_command
+from .commands import integer_at_least, positive_float
 from .commands import solve as solve_command
 from .constraints import AssignAll, Constraint, FairShare
 from .datasets import Batch, load_example
@@ -33,29 +33,10 @@ from .solve import solve
 from .solvers import get_solver, solver_names
 from .verify import verify
 
-__all__ = ["main", "round_robin"]
+__all__ = ["main"]
 
 #: longest message shown in a table cell; the full text follows the table
 _CELL = 48
-
-
-def round_robin(problem: Problem) -> NDArray[np.int64]:
-    """The naive baseline CRMs use: leads in order, each to the next rep in the rotation with room.
-
-    Leads are taken by position; the rotation starts after the rep that got the previous
-    lead and skips reps that are not a candidate for the lead or lack the room for its effort.
-    A lead no rep can take stays unassigned. Capacity and eligibility always hold; count,
-    value and fairness rules are not looked at, which is the point of the comparison.
-    It is :func:`fairassign.baselines.round_robin` with every pair allowed.
-
-    Examples
-    --------
-    >>> import fairassign as fa
-    >>> problem = fa.Problem(score=[[1.0, 1.0], [1.0, 1.0], [1.0, 1.0]], capacity=[2, 1])
-    >>> round_robin(problem).tolist()
-    [0, 1, 0]
-    """
-    return baselines.round_robin(problem)
 
 
 @dataclass(frozen=True)
@@ -178,7 +159,7 @@ def _solve_row(problem: Problem, constraints: Sequence[Constraint], name: str, a
 
 
 def _baseline_row(problem: Problem, constraints: Sequence[Constraint]) -> tuple[_Row, Metrics]:
-    rep_of = round_robin(problem)
+    rep_of = baselines.round_robin(problem)
     figures = metrics(problem, rep_of)
     broken = verify(problem, rep_of, constraints)
     row = _Row(
@@ -283,26 +264,6 @@ def _solvers(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
-
-
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``fairassign`` command."""
     parser = argparse.ArgumentParser(prog="fairassign", description="Assign sales leads to reps, fairly.")
@@ -312,9 +273,9 @@ def build_parser() -> argparse.ArgumentParser:
                                description="Solve the built-in example batch and compare the solvers.")
     demo.add_argument("--solver", default="auto", choices=("auto", *solver_names()),
                       help="backend whose assignment is shown per rep (default: auto)")
-    demo.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="SECONDS",
+    demo.add_argument("--time-limit", type=positive_float, default=10.0, metavar="SECONDS",
                       help="time limit per backend in seconds (default: 10)")
-    demo.add_argument("--seed", type=_nonnegative_int, default=0, help="seed of every backend (default: 0)")
+    demo.add_argument("--seed", type=integer_at_least(0), default=0, help="seed of every backend (default: 0)")
     demo.add_argument("--tolerance", type=float, default=0.15,
                       help="fair-share tolerance: each rep within +-tolerance of its share (default: 0.15)")
     demo.set_defaults(handler=_demo)

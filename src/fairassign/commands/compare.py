@@ -35,41 +35,12 @@ from ..errors import MissingDependencyError, ValidationError
 from ..frontier import Frontier, fairness_frontier, plot_frontier
 from ..solvers import solver_names
 from ..strategies import OPTIMISER, strategy_names
+from . import integer_at_least, nonnegative_float, positive_float
 
 __all__ = ["add_parser", "run"]
 
 #: exit codes, as the module docstring says
 EXIT_OK, EXIT_NO_ASSIGNMENT, EXIT_USAGE, EXIT_MISSING = 0, 1, 2, 3
-
-
-def _nonnegative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    value = _nonnegative_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
-    return value
-
-
-def _integer(minimum: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}")
-        return value
-
-    return parse
 
 
 def _strategies(text: str) -> tuple[str, ...]:
@@ -91,24 +62,25 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
                     "table, and optionally the price-of-fairness frontier (--frontier, --plot) and a simulated "
                     "period (--days, --seeds). Exit codes: 0 ok; 1 the optimiser found no rule-keeping "
                     "assignment; 2 usage error; 3 an optional dependency is missing.")
-    parser.add_argument("--tolerance", type=_nonnegative_float, default=0.15,
+    parser.add_argument("--tolerance", type=nonnegative_float, default=0.15,
                         help="fair-share tolerance of the rule every strategy is measured against (default: 0.15)")
     parser.add_argument("--strategies", type=_strategies, default=None, metavar="A,B,...",
                         help="comma-separated strategy names (default: fairassign and every baseline)")
-    parser.add_argument("--leads", type=_integer(1), default=None, metavar="N",
+    parser.add_argument("--leads", type=integer_at_least(1), default=None, metavar="N",
                         help="use a synthetic batch of N leads (with --reps) instead of the example batch")
-    parser.add_argument("--reps", type=_integer(1), default=None, metavar="M", help="reps of the synthetic batch")
+    parser.add_argument("--reps", type=integer_at_least(1), default=None, metavar="M",
+                        help="reps of the synthetic batch")
     parser.add_argument("--frontier", action="store_true", help="print the price-of-fairness frontier")
     parser.add_argument("--plot", default=None, metavar="FILE.png",
                         help="write the frontier chart to this file (implies --frontier; needs matplotlib)")
     parser.add_argument("--solver", default="mip", choices=("auto", *solver_names()),
                         help="backend of the frontier sweep (default: mip)")
-    parser.add_argument("--days", type=_integer(1), default=None, metavar="N",
+    parser.add_argument("--days", type=integer_at_least(1), default=None, metavar="N",
                         help="also simulate N days of the built-in lead stream for every strategy")
-    parser.add_argument("--seeds", type=_integer(1), default=3, metavar="K",
+    parser.add_argument("--seeds", type=integer_at_least(1), default=3, metavar="K",
                         help="seeds of the simulated period (default: 3)")
-    parser.add_argument("--seed", type=_integer(0), default=0, help="seed of every strategy (default: 0)")
-    parser.add_argument("--time-limit", type=_positive_float, default=10.0, metavar="SECONDS",
+    parser.add_argument("--seed", type=integer_at_least(0), default=0, help="seed of every strategy (default: 0)")
+    parser.add_argument("--time-limit", type=positive_float, default=10.0, metavar="SECONDS",
                         help="time limit per solve in seconds (default: 10)")
     parser.set_defaults(handler=run)
     return parser

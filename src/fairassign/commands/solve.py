@@ -21,7 +21,6 @@ import argparse
 import contextlib
 import csv
 import logging
-import math
 import os
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from ..result import Result, Status
 from ..rules_file import RulesFile, read_rules
 from ..solve import solve
 from ..solvers import solver_names
+from . import integer_at_least, positive_float
 
 __all__ = ["add_parser", "read_csv", "write_atomically", "run"]
 
@@ -227,33 +227,13 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     parser.add_argument("--audit", metavar="AUDIT.jsonl", help="append the run's audit record to this JSON-lines file")
     parser.add_argument("--solver", choices=("auto", *solver_names()), help="backend (default: the rules file's, "
                                                                              "else auto)")
-    parser.add_argument("--time-limit", type=_positive_float, metavar="SECONDS",
+    parser.add_argument("--time-limit", type=positive_float, metavar="SECONDS",
                         help="seconds for the solver (default: the rules file's, else none)")
-    parser.add_argument("--seed", type=_nonnegative_int, help="seed (default: the rules file's, else 0)")
+    parser.add_argument("--seed", type=integer_at_least(0), help="seed (default: the rules file's, else 0)")
     parser.add_argument("--no-explain", action="store_true", help="leave out the explanation column")
     parser.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     parser.set_defaults(handler=run)
     return parser
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
 
 
 def _fail(message: str, code: int = 2) -> int:
