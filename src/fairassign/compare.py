@@ -41,7 +41,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .baselines import BASELINES
 from .constraints import Constraint, FairShare
-from .errors import MissingDependencyError, ValidationError
+from .errors import ValidationError
 from .metrics import metrics
 from .problem import Problem
 from .result import Result, Status
@@ -178,13 +178,9 @@ class Comparison:
         MissingDependencyError
             pandas is not installed (``pip install "fairassign[pandas]"``).
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise MissingDependencyError(
-                'Comparison.to_frame needs pandas; install it with pip install "fairassign[pandas]"'
-            ) from None
-        return pd.DataFrame.from_records(self.to_records(), columns=list(COLUMNS))
+        from .frames import records_frame
+
+        return records_frame(self.to_records(), COLUMNS, "Comparison.to_frame")
 
     def table(self) -> str:
         """A plain-text table, one line per strategy, then the rules broken and errors in words."""

@@ -54,6 +54,20 @@ def _narwhals() -> Any:
     return nw
 
 
+def records_frame(records: list[dict[str, Any]], columns: Sequence[str], owner: str) -> Any:
+    """``records`` as a pandas DataFrame with ``columns`` (missing figures become NaN).
+
+    ``owner`` names the method in the error raised when pandas is not installed.
+    """
+    try:
+        import pandas as pd
+    except ImportError:
+        raise MissingDependencyError(
+            f'{owner} needs pandas; install it with pip install "fairassign[pandas]"'
+        ) from None
+    return pd.DataFrame.from_records(records, columns=list(columns))
+
+
 def _is_missing(cell: Any) -> bool:
     if cell is None:
         return True

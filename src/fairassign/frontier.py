@@ -213,13 +213,9 @@ class Frontier:
         MissingDependencyError
             pandas is not installed (``pip install "fairassign[pandas]"``).
         """
-        try:
-            import pandas as pd
-        except ImportError:
-            raise MissingDependencyError(
-                'Frontier.to_frame needs pandas; install it with pip install "fairassign[pandas]"'
-            ) from None
-        return pd.DataFrame.from_records(self.to_records(), columns=list(POINT_COLUMNS))
+        from .frames import records_frame
+
+        return records_frame(self.to_records(), POINT_COLUMNS, "Frontier.to_frame")
 
     def table(self) -> str:
         """A plain-text table, one line per point."""
