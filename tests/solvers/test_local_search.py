@@ -167,3 +167,47 @@ def test_a_deadline_in_the_past_stops_at_once_with_the_start() -> None:
 def test_the_default_budget_shrinks_with_size_and_stops_on_huge_batches() -> None:
     assert default_iterations(500, 5_000) >= default_iterations(4_000, 20_000) > 0
     assert default_iterations(10_000_000, 10_000) == 0
+
+
+#: optimal costs of generate("d", 40, 4, seed) for seeds 0, 1, 2, proven by fa.solve(solver="mip")
+_D40X4_OPTIMUM = {0: 2601.0, 1: 2538.0, 2: 2598.0}
+
+
+@pytest.mark.parametrize("seed", sorted(_D40X4_OPTIMUM))
+def test_type_d_starts_end_within_one_percent_of_the_proven_optimum(seed: int) -> None:
+    """Type d (the cheap pairs are the heavy ones): the capacity prices must let the search reach
+    feasible states; with the old prices it hovered just over capacity."""
+    instance = generate("d", 40, 4, seed=seed)
+    problem, constraints = to_problem(instance)
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
+    assert start is not None
+    result = improve(problem, rules, start, seed=0)
+    assert fa.verify(problem, result.rep_of, constraints) == []
+    cost = instance.total_cost(result.rep_of)
+    assert _D40X4_OPTIMUM[seed] <= cost <= 1.01 * _D40X4_OPTIMUM[seed]
+
+
+def test_the_tracked_gap_reference_is_the_default_and_consistent() -> None:
+    import gap
+
+    assert gap.REFERENCE.name == "gap_reference.csv" and gap.REFERENCE.exists()
+    sources: dict[str, str] = {}
+    known = gap.read_reference(gap.REFERENCE, sources)
+    assert {"d200x20/0", "e200x20/0", "a100x5/0"} <= set(known)
+    for key, (cost, bound) in known.items():
+        assert cost is not None and bound is not None, key
+        assert bound <= cost, key  # a proven lower bound never exceeds a reached cost
+        assert sources.get(key), key  # every figure says where it came from
+
+
+def test_the_gap_reference_round_trips_and_keeps_sources(tmp_path: Path) -> None:
+    import gap
+
+    path = tmp_path / "reference.csv"
+    known = {"d10x2/0": (101.0, 99.5), "a10x2/0": (50.0, None)}
+    gap.write_reference(path, known, {"d10x2/0": "a test, with a comma"})
+    sources: dict[str, str] = {}
+    assert gap.read_reference(path, sources) == known
+    assert sources == {"d10x2/0": "a test, with a comma"}
+    assert gap.read_reference(tmp_path / "missing.csv") == {}
