@@ -9,7 +9,7 @@ import pytest
 
 import fairassign as fa
 from fairassign.errors import ValidationError
-from fairassign.simulate import Scenario, builtin_scenario, compare_period, simulate
+from fairassign.simulate import Scenario, builtin_scenario, compare_period, fair_share_rules, simulate
 
 SMALL = builtin_scenario(n_reps=8, n_days=6, leads_per_day=30.0)
 
@@ -165,3 +165,33 @@ def test_rules_can_be_built_per_day_for_the_reps_present() -> None:
     assert set(run.day_status) <= {"OPTIMAL", "FEASIBLE"}
     with pytest.raises(ValidationError, match="returned by the callable on day 0"):
         simulate(SMALL, "fairassign", constraints=lambda day, rep_ids: ["not a rule"])
+
+
+def test_fair_share_rules_with_attainable_weights_keep_every_lead_a_tiered_team_can_take() -> None:
+    scenario = builtin_scenario(n_reps=12, n_days=3, leads_per_day=60.0)  # tiers A/B/C, 4 regions
+    unconstrained = simulate(scenario, "fairassign", seed=0)
+    attainable = simulate(scenario, "fairassign", seed=0, constraints=fair_share_rules(0.3), time_limit=10)
+    capacity = simulate(scenario, "fairassign", seed=0, constraints=fair_share_rules(0.3, weights="capacity"),
+                        time_limit=3)
+    assert attainable.days_breaking_rules == 0
+    assert set(attainable.day_status) <= {"OPTIMAL", "FEASIBLE"}
+    assert attainable.n_assigned == unconstrained.n_assigned  # the rule costs no lead
+    assert capacity.n_assigned < attainable.n_assigned       # capacity shares are out of reach for C-only reps
+    rotation = simulate(scenario, "round-robin", seed=0, constraints=fair_share_rules(0.3))
+    assert rotation.days_breaking_rules > 0  # baselines are measured against the same weights
+
+
+def test_fair_share_rules_build_one_rule_per_day_from_the_batch() -> None:
+    problem = fa.Problem(score=[[1.0, np.nan], [1.0, np.nan], [1.0, 1.0], [1.0, 1.0]],
+                         capacity=[3, 2], value=[4.0, 4.0, 1.0, 1.0])
+    (rule,) = fair_share_rules(0.2)(0, problem.rep_ids, problem=problem)
+    assert isinstance(rule, fa.FairShare) and rule.tolerance == 0.2
+    np.testing.assert_allclose(rule.weight, [9.0, 1.0], rtol=1e-5)
+    (plain,) = fair_share_rules(0.2, weights="capacity")(0, problem.rep_ids)
+    assert plain.weight is None
+    with pytest.raises(ValidationError, match="needs the day's problem"):
+        fair_share_rules(0.2)(0, problem.rep_ids)
+    with pytest.raises(ValidationError, match="weights must be 'attainable' or 'capacity'"):
+        fair_share_rules(0.2, weights="equal")
+    with pytest.raises(ValidationError, match="tolerance"):
+        fair_share_rules(-1.0)

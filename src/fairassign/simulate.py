@@ -53,7 +53,7 @@ import numbers
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -64,7 +64,8 @@ from .metrics import gini
 from .problem import Problem
 from .profiles import RepProfiles
 
-__all__ = ["Scenario", "SimulationRun", "DayRules", "builtin_scenario", "simulate", "compare_period"]
+__all__ = ["Scenario", "SimulationRun", "DayRules", "FairShareRules", "builtin_scenario", "simulate", "compare_period",
+           "fair_share_rules"]
 
 #: strategy the uplift in :func:`compare_period` is measured for
 OPTIMISER = "fairassign"
@@ -427,7 +428,69 @@ def _check_seed(seed: Any) -> int:
 DayRules = Callable[[int, NDArray[Any]], Iterable[Constraint] | Constraint]
 
 
-def _rules_of_day(constraints: Any) -> Callable[[int, NDArray[Any]], tuple[Constraint, ...]]:
+@dataclass(frozen=True)
+class FairShareRules:
+    """Rules ``(day, rep_ids) -> (FairShare,)`` whose weights are computed on each day's batch.
+
+    Built by :func:`fair_share_rules`; :func:`simulate` calls it with the day's problem as
+    well (``problem=``), since attainable weights depend on who may take which lead today.
+    """
+
+    tolerance: float
+    weights: str = "attainable"
+    needs_problem: ClassVar[bool] = True
+
+    def __call__(self, day: int, rep_ids: NDArray[Any], problem: Problem | None = None) -> tuple[Constraint, ...]:
+        from .constraints import FairShare
+
+        if self.weights == "capacity":
+            return (FairShare(self.tolerance),)
+        if problem is None:
+            raise ValidationError("fair_share_rules(weights='attainable') needs the day's problem: "
+                                  "call it as rules(day, rep_ids, problem=problem)")
+        from .weights import attainable_weights
+
+        weight = attainable_weights(problem)
+        if not weight.sum() > 0:  # nobody can take anything today: no fairness to keep
+            return ()
+        return (FairShare(self.tolerance, weight=weight),)
+
+
+def fair_share_rules(tolerance: float, weights: str = "attainable") -> FairShareRules:
+    r"""A :class:`~fairassign.FairShare` for every simulated day, as ``constraints`` of :func:`simulate`.
+
+    Parameters
+    ----------
+    tolerance : float
+        :math:`t \ge 0` of the rule.
+    weights : {"attainable", "capacity"}
+        ``"attainable"``: :func:`fairassign.weights.attainable_weights` of each day's batch,
+        the value each present rep can receive given its tiers, regions and capacity;
+        ``"capacity"``: the default capacity-weighted rule (the same as
+        ``constraints=[FairShare(tolerance)]``).
+
+    Returns
+    -------
+    FairShareRules
+        Pass it as ``constraints`` to :func:`simulate` or :func:`compare_period`.
+
+    Examples
+    --------
+    >>> rules = fair_share_rules(0.3)
+    >>> run = simulate(builtin_scenario(n_reps=6, n_days=2, leads_per_day=20), "fairassign",
+    ...                seed=0, constraints=rules)
+    >>> run.days_breaking_rules
+    0
+    """
+    from .constraints import FairShare
+
+    FairShare(tolerance)  # validates the tolerance now, not on day 0
+    if weights not in ("attainable", "capacity"):
+        raise ValidationError(f"weights must be 'attainable' or 'capacity', got {weights!r}")
+    return FairShareRules(tolerance=float(tolerance), weights=weights)
+
+
+def _rules_of_day(constraints: Any) -> Callable[[int, NDArray[Any], Problem], tuple[Constraint, ...]]:
     def as_tuple(given: Any, where: str) -> tuple[Constraint, ...]:
         rules = (given,) if isinstance(given, Constraint) else tuple(given)
         bad = [rule for rule in rules if not isinstance(rule, Constraint)]
@@ -436,13 +499,17 @@ def _rules_of_day(constraints: Any) -> Callable[[int, NDArray[Any]], tuple[Const
         return rules
 
     if callable(constraints) and not isinstance(constraints, Constraint):
-        return lambda day, rep_ids: as_tuple(constraints(day, rep_ids), f" (returned by the callable on day {day})")
+        if getattr(constraints, "needs_problem", False):  # e.g. fair_share_rules: weights from the batch
+            return lambda day, rep_ids, problem: as_tuple(constraints(day, rep_ids, problem=problem),
+                                                          f" (returned by the callable on day {day})")
+        return lambda day, rep_ids, problem: as_tuple(constraints(day, rep_ids),
+                                                      f" (returned by the callable on day {day})")
     try:
         fixed = as_tuple(constraints, "")
     except TypeError:
         raise ValidationError(f"constraints must be rules or a callable (day, rep_ids) -> rules, "
                               f"got {type(constraints).__name__}") from None
-    return lambda day, rep_ids: fixed
+    return lambda day, rep_ids, problem: fixed
 
 
 def simulate(
@@ -534,7 +601,7 @@ def simulate(
             score = profiles.score(segment, arrivals.value)[:, present]
             problem = Problem(score=np.where(eligible, score, np.nan), capacity=capacity_full[present],
                               value=arrivals.value, rep_ids=world.rep_ids[present])
-            day_rules = rules_of_day(day, problem.rep_ids)
+            day_rules = rules_of_day(day, problem.rep_ids, problem)
             started = time.perf_counter()
             result = run_strategy(strategy, problem, day_rules, seed=(seed * 1_000_003 + day) % (2**31),
                                   time_limit=time_limit, **options)
