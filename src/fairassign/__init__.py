@@ -36,12 +36,13 @@ from .profiles import RepProfiles, segment_codes
 from .result import Result, SolveSettings, Status
 from .router import Router
 from .rules_file import RulesFile, parse_rules, read_rules
-from .simulate import Scenario, SimulationRun, builtin_scenario, compare_period, simulate
+from .simulate import Scenario, SimulationRun, builtin_scenario, compare_period, fair_share_rules, simulate
 from .solve import solve
 from .solvers import solver_names
 from .strategies import run_strategy, strategy_names
 from .sweep import sweep
 from .verify import Violation, verify
+from .weights import attainable_weights
 
 __version__ = "0.1.0"
 
@@ -82,6 +83,8 @@ __all__ = [
     "builtin_scenario",
     "simulate",
     "compare_period",
+    "fair_share_rules",
+    "attainable_weights",
     "compare",
     "Comparison",
     "uplift",
