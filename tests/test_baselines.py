@@ -22,8 +22,7 @@ from fairassign.baselines import (
     territory_rules,
     weighted_round_robin,
 )
-from fairassign.cli import round_robin as demo_round_robin
-from fairassign.datasets import load_example, make_batch
+from fairassign.datasets import make_batch
 from fairassign.errors import ValidationError
 from fairassign.rules import bind
 from fairassign.strategies import pinned_leads
@@ -45,11 +44,6 @@ def test_round_robin_rotates_skips_and_starts_where_asked() -> None:
     problem = fa.Problem(score=score, capacity=[2, 1, 5])
     assert round_robin(problem).tolist() == [0, 2, 0, 1, 2, 2]
     assert round_robin(problem, start=2).tolist() == [2, 0, 1, 2, 0, 2]
-
-
-def test_round_robin_is_the_demo_baseline() -> None:
-    problem = load_example().problem
-    assert round_robin(problem).tolist() == demo_round_robin(problem).tolist()
 
 
 def test_round_robin_honours_forbid_and_puts_pins_first() -> None:
@@ -308,3 +302,8 @@ def test_baselines_run_on_a_batch_with_effort_by_tier() -> None:
         rep_of = function(batch.problem, seed=1)
         assert fa.verify(batch.problem, rep_of) == [], name
         assert (rep_of >= 0).sum() > 200, name
+
+
+def test_round_robin_leaves_a_lead_no_rep_has_room_for() -> None:
+    problem = fa.Problem(score=[[1.0], [1.0], [1.0]], capacity=[2], effort=[1, 2, 1])
+    assert round_robin(problem).tolist() == [0, -1, 0]

@@ -6,11 +6,9 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 import fairassign as fa
-from fairassign.baselines import round_robin
 from fairassign.cli import main
 from fairassign.datasets import load_example
 from fairassign.solvers import base
@@ -169,26 +167,3 @@ def test_module_entry_point_runs() -> None:
 # ----------------------------------------------------------------------------- baseline
 
 
-def test_round_robin_rotates_and_skips_reps_without_room_or_eligibility() -> None:
-    score = np.array([
-        [1.0, 1.0, 1.0],  # rep 0
-        [1.0, np.nan, 1.0],  # rep 1's turn, but not eligible: rep 2
-        [1.0, 1.0, 1.0],  # rep 0 (now full)
-        [1.0, 1.0, 1.0],  # rep 1 (now full)
-        [1.0, 1.0, 1.0],  # rep 2
-        [1.0, 1.0, 1.0],  # rep 0's turn, but 0 and 1 are full: rep 2
-    ])
-    problem = fa.Problem(score=score, capacity=[2, 1, 5])
-    assert round_robin(problem).tolist() == [0, 2, 0, 1, 2, 2]
-
-
-def test_round_robin_keeps_capacity_and_eligibility() -> None:
-    batch = load_example()
-    rep_of = round_robin(batch.problem)
-    assert fa.verify(batch.problem, rep_of) == []
-    assert (rep_of >= 0).sum() > 0
-
-
-def test_round_robin_leaves_unplaceable_leads() -> None:
-    problem = fa.Problem(score=[[1.0], [1.0], [1.0]], capacity=[2], effort=[1, 2, 1])
-    assert round_robin(problem).tolist() == [0, -1, 0]
