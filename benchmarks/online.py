@@ -157,8 +157,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=1_000)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds for the offline solve")
     parser.add_argument("--routers", nargs="+", default=["feedback:2"], metavar="MODE:GAIN",
-                        help="router variants, each fair_prices:fair_gain (modes track, feedback, lp; "
-                             "append :guard for fair_guard=True), e.g. feedback:2 track:2 track:40")
+                        help="router variants, each fair_prices:fair_gain (modes track, feedback, lp, split; "
+                             "append :guard for fair_guard=True, :fill=G for fill_gain=G), "
+                             "e.g. feedback:2 track:40 split:50:fill=10")
     parser.add_argument("--tier-effort", action="store_true", help="effort by tier (A=3, B=2, C=1)")
     args = parser.parse_args(argv)
     if args.quick:
@@ -172,8 +173,13 @@ def main(argv: list[str] | None = None) -> int:
               f"{'max us':>9} {'setup s':>8}  note")
     variants = []
     for spec in args.routers:
-        fair_prices, gain, *rest = spec.split(":") + ["2"][: 2 - len(spec.split(":"))]
-        variants.append((spec, dict(fair_prices=fair_prices, fair_gain=float(gain), fair_guard="guard" in rest)))
+        fair_prices, gain, *rest = spec.split(":") + ["2" if spec.split(":")[0] != "split" else "50"][
+            : 2 - len(spec.split(":"))]
+        options: dict[str, object] = dict(fair_prices=fair_prices, fair_gain=float(gain), fair_guard="guard" in rest)
+        for part in rest:
+            if part.startswith("fill="):
+                options["fill_gain"] = float(part.removeprefix("fill="))
+        variants.append((spec, options))
     print(header)
     print("-" * len(header))
     for slack in args.slack:

@@ -232,7 +232,7 @@ def test_route_validation_messages(call, message: str) -> None:  # type: ignore[
         ({"refresh_every": 2.5}, "refresh_every must be an integer >= 1 or None"),
         ({"seed": -1}, "seed must be a non-negative integer"),
         ({"capacity": [1, 2]}, r"capacity must hold one number >= 0 \(or inf\) per rep \(n_reps=5\)"),
-        ({"fair_prices": "magic"}, "fair_prices must be 'track', 'feedback' or 'lp'"),
+        ({"fair_prices": "magic"}, "fair_prices must be 'track', 'feedback', 'lp' or 'split'"),
     ],
 )
 def test_constructor_validation_messages(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
@@ -315,3 +315,111 @@ def test_tracking_sparse_form_equals_dense_form() -> None:
         b = routers[1].route((reps, rows[i][reps]), value=values[i], effort=efforts[i])
         assert a == b
     assert routers[0].state().n_assigned > 0
+
+
+# ------------------------------------------------------------------ fair_prices="split"
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(effort_price=price_arrays, count_price=price_arrays, seed=st.integers(0, 2**16),
+       assign_all=st.booleans(), fill_gain=st.sampled_from([0.0, 10.0, 1e6]),
+       fair_gain=st.sampled_from([0.0, 50.0, 1e12]), place_within=st.sampled_from([0.0, 0.1, 1e9]))
+def test_split_mode_keeps_capacity_whatever_the_prices_and_thresholds(
+        effort_price: list[float], count_price: list[float], seed: int, assign_all: bool, fill_gain: float,
+        fair_gain: float, place_within: float) -> None:
+    rng = np.random.default_rng(seed)
+    sample = fa.Problem(score=rng.uniform(0, 1, (6, 4)), capacity=rng.integers(0, 4, 4).astype(float),
+                        value=rng.uniform(0, 10, 6))
+    constraints: list[fa.Constraint] = [fa.FairShare(0.1, weight=np.ones(4)), fa.CountBand(upper=3)]
+    if assign_all:
+        constraints.append(fa.AssignAll())
+    router = Router(sample, constraints, expected_leads=25, seed=seed, fair_prices="split", fair_gain=fair_gain,
+                    fill_gain=fill_gain, place_within=place_within, refresh_every=10, window=6)
+    router.set_prices(effort=effort_price, count=count_price)
+    for _ in range(25):
+        row = rng.choice([rng.uniform(-5, 5), np.nan, -np.inf, 1e300], size=4, p=[0.7, 0.1, 0.1, 0.1])
+        eligible = rng.random(4) < 0.8
+        rep = router.route(row, value=float(rng.uniform(0, 1e6)), effort=float(rng.choice([0.0, 0.5, 1.0, 3.0])),
+                           eligible=eligible)
+        assert rep == -1 or (eligible[rep] and np.isfinite(row[rep]))
+    state = router.state()
+    assert np.all(state.rep_effort <= sample.capacity + 1e-9)
+    assert np.all(state.rep_count <= 3)
+    # AssignAll cannot be promised online (a lead may find every rep full); the hard rules hold
+    assert [v for v in router.result().violations if v.rule not in ("FairShare", "AssignAll")] == []
+
+
+def _split_run(seed: int, **options: float) -> tuple[list[int], Router]:
+    sample_score, sample_value = _skewed(100, seed)
+    sample = fa.Problem(score=sample_score, capacity=np.full(4, 30.0), value=sample_value)
+    rows, values = _skewed(400, seed + 1)
+    router = Router(sample, [fa.FairShare(0.1)], expected_leads=400, fair_prices="split", seed=seed,
+                    refresh_every=100, window=100, **options)
+    return [router.route(rows[i], value=float(values[i])) for i in range(400)], router
+
+
+def test_split_mode_is_deterministic_and_sparse_equals_dense() -> None:
+    first, _ = _split_run(3)
+    again, _ = _split_run(3)
+    assert first == again
+    sample = _sample()
+    routers = [Router(sample, [fa.FairShare(0.1)], expected_leads=60, seed=4, fair_prices="split",
+                      place_within=0.5) for _ in range(2)]
+    rows, values, efforts = _stream(60, 5, seed=5)
+    for i in range(60):
+        reps = np.flatnonzero(np.isfinite(rows[i]))
+        a = routers[0].route(rows[i], value=values[i], effort=efforts[i])
+        b = routers[1].route((reps, rows[i][reps]), value=values[i], effort=efforts[i])
+        assert a == b
+    assert routers[0].state().n_assigned > 0
+
+
+def test_fill_controller_raises_prices_ahead_of_plan_and_lowers_them_behind() -> None:
+    # every lead is worth taking at the sample's prices: capacity runs ahead of the plan
+    sample = fa.Problem(score=np.column_stack([np.linspace(1, 10, 20)]), capacity=[10])
+    ahead = Router(sample, expected_leads=20, fair_prices="split", fill_gain=10.0)
+    for _ in range(4):
+        ahead.route(np.array([9.0]))
+    assert ahead.state().fill_factor > 1.0
+    # leads below the price: nothing is taken, capacity falls behind and the threshold comes down
+    behind = Router(sample, expected_leads=20, fair_prices="split", fill_gain=10.0)
+    taken = [behind.route(np.array([4.0])) for _ in range(12)]
+    assert behind.state().fill_factor < 1.0
+    assert taken[0] == -1 and taken[-1] == 0  # rejected at first, accepted once the fill lags
+    # without the controller the threshold stays at the sample price
+    fixed = Router(sample, expected_leads=20, fair_prices="split", fill_gain=0.0)
+    assert [fixed.route(np.array([4.0])) for _ in range(12)] == [-1] * 12
+    assert fixed.state().fill_factor == 1.0
+
+
+def test_split_placement_spreads_value_over_reps_with_equal_scores() -> None:
+    # every rep scores the same: placement alone decides the shares
+    rng = np.random.default_rng(0)
+    values = rng.lognormal(0, 1, 200) * 100
+    sample = fa.Problem(score=np.repeat(values[:50, None], 4, axis=1), capacity=np.full(4, 1000.0),
+                        value=values[:50])
+    stream = fa.Problem(score=np.repeat(values[:, None], 4, axis=1), capacity=np.full(4, 1000.0), value=values)
+    routed = {}
+    for mode in ("feedback", "split"):
+        router = Router(sample, [fa.FairShare(0.1)], expected_leads=200, fair_prices=mode, fair_gain=0.0, seed=1)
+        routed[mode] = np.array([router.route(np.full(4, v), value=float(v)) for v in values])
+        if mode == "split":
+            router = Router(sample, [fa.FairShare(0.1)], expected_leads=200, fair_prices=mode, seed=1)
+            routed[mode] = np.array([router.route(np.full(4, v), value=float(v)) for v in values])
+    assert (routed["split"] >= 0).all()
+    # placement pulls towards the shares (it does not hold +-10% here: see docs/router.md)
+    assert (metrics(stream, routed["split"]).max_share_deviation
+            < metrics(stream, routed["feedback"]).max_share_deviation)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"fill_gain": -1.0}, "fill_gain must be a finite number >= 0, got -1.0"),
+        ({"fill_gain": float("nan")}, "fill_gain must be a finite number >= 0, got nan"),
+        ({"place_within": "wide"}, "place_within must be a finite number >= 0, got 'wide'"),
+        ({"place_within": -0.1}, "place_within must be a finite number >= 0, got -0.1"),
+        ({"fair_gain": float("inf")}, "fair_gain must be a finite number >= 0, got inf"),
+    ],
+)
+def test_split_mode_options_are_validated(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(ValidationError, match=message):
+        Router(_sample(), fair_prices="split", **kwargs)

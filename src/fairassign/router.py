@@ -103,6 +103,9 @@ class RouterState:
     n_refreshes : int
     notes : tuple of str
         What happened to price learning (an infeasible window LP relaxed, ...).
+    fill_factor : float
+        ``fair_prices="split"``: the fill controller's factor :math:`\\lambda` on the capacity
+        prices at the last lead (above 1: capacity went faster than planned); 1 otherwise.
     """
 
     n_routed: int
@@ -115,6 +118,7 @@ class RouterState:
     prices: RouterPrices
     n_refreshes: int
     notes: tuple[str, ...]
+    fill_factor: float = 1.0
 
 
 def _scalar(name: str, given: Any, *, positive_or_zero: bool = True) -> float:
@@ -405,7 +409,9 @@ class Router:
         capacity: ArrayLike | None = None,
         fair_guard: bool = False,
         fair_prices: str = "feedback",
-        fair_gain: float = 2.0,
+        fair_gain: float | None = None,
+        fill_gain: float = 10.0,
+        place_within: float = 0.1,
     ) -> None:
         if not isinstance(sample_problem, Problem):
             raise ValidationError(f"sample_problem must be a fairassign.Problem, got {type(sample_problem).__name__}")
@@ -452,20 +458,36 @@ class Router:
         self._lp_constraints = tuple(c for c in given if not isinstance(c, AssignAll))
         self._rules = bind(self._sample, self._lp_constraints)
         self._assign_all = any(isinstance(c, AssignAll) for c in given)
-        self._fair_guard = bool(fair_guard) and bool(self._rules.fair) and fair_prices != "track"
+        self._fair_guard = bool(fair_guard) and bool(self._rules.fair) and fair_prices not in ("track", "split")
         self._fair_high = (np.min([fair.high for fair in self._rules.fair], axis=0) if self._rules.fair
                            else np.full(n_reps, np.inf))
-        if fair_prices not in ("track", "feedback", "lp"):
-            raise ValidationError(f"fair_prices must be 'track', 'feedback' or 'lp', got {fair_prices!r}")
+        if fair_prices not in ("track", "feedback", "lp", "split"):
+            raise ValidationError(f"fair_prices must be 'track', 'feedback', 'lp' or 'split', got {fair_prices!r}")
+        if fair_gain is None:
+            fair_gain = 50.0 if fair_prices == "split" else 2.0
         self._fair_gain = _scalar("fair_gain", fair_gain)
+        self.fair_prices: str = fair_prices
+        # "split": accept on prices corrected by the fill controller, then place for the fair share
+        self._split = fair_prices == "split"
+        self._fill_gain = _scalar("fill_gain", fill_gain)
+        self._place_within = _scalar("place_within", place_within)
+        self._fill_factor = 1.0
+        self._plan_start = 0  # the fill plan: from (lead _plan_start, effort _plan_used) at _plan_rate per lead
+        self._plan_used = 0.0
+        self._plan_rate = 0.0
+        self._plan_norm = 0.0
+        self._place_key = np.empty(n_reps)
         self._feedback = fair_prices == "feedback" and bool(self._rules.fair) and self._fair_gain > 0
         self._track = fair_prices == "track" and bool(self._rules.fair) and self._fair_gain > 0
+        self._place_fair = self._split and bool(self._rules.fair) and self._fair_gain > 0
         # the fair-share target of each rep: the tightest share over the FairShare rules' midpoints
         self._share = (np.mean([fair.share for fair in self._rules.fair], axis=0) if self._rules.fair
                        else np.zeros(n_reps))
         self._feedback_scale = np.zeros(n_reps)
         self._total_value = 0.0
         self._total_effort = 0.0
+        self._total_effort_finite = 0.0  # effort on reps with a finite capacity, for the fill plan
+        self._finite_capacity = np.isfinite(stream_capacity)
         self._rate_total = 0.0
         # tracking controller: per-lead effort rate each rep is expected to receive, value per effort unit
         with np.errstate(divide="ignore"):
@@ -488,6 +510,10 @@ class Router:
         scores = np.abs(sample_problem.pair_score)
         typical = float(np.median(scores)) if scores.size else 1.0
         self._jitter = rng.random(n_reps) * 1e-9 * max(typical, 1e-300)
+        # "split" placement: the fair-share cost is in value units, the score in its own; one ratio converts
+        values = np.abs(sample_problem.value[sample_problem.pair_lead]) if scores.size else np.zeros(0)
+        typical_value = float(np.median(values)) if values.size else 0.0
+        self._score_per_value = typical / typical_value if typical_value > 0 and typical > 0 else 1.0
 
         # running state: scalars change per lead, never whole vectors
         self._used = np.zeros(n_reps)
@@ -525,6 +551,7 @@ class Router:
                 self._notes.append(duals.note)
             self._set_prices(duals.prices, duals.assigned_value / scale)
             self._set_flow(duals, scale, self.expected_leads)
+            self._set_plan(duals, scale, 0)
 
     # ----------------------------------------------------------------- prices
     def _set_prices(self, prices: RouterPrices, projected_value: float) -> None:
@@ -553,6 +580,39 @@ class Router:
             if not self._rate_total:
                 self._rate_total = float(self._rate.sum())
             self._unit_value = duals.assigned_value / float(duals.rep_effort.sum())
+
+    def _set_plan(self, duals: _Duals, scale: float, start: int) -> None:
+        r"""The fill plan of the "split" mode: the effort the LP expects the rest of the stream to use, spread evenly.
+
+        From lead ``start`` on, the router should have used
+        :math:`U(n) = U_0 + (n - n_0)\,E / (N - n_0)` effort units after n leads, where E is the
+        LP's effort on its batch over ``scale`` (capped by the finite room left) and N the
+        expected leads.
+        """
+        finite = np.isfinite(self.capacity)
+        room = float(np.maximum(self.capacity[finite] - self._used[finite], 0.0).sum())
+        planned = float(duals.rep_effort[finite].sum()) / scale
+        planned = min(planned, room)
+        self._plan_start = start
+        self._plan_used = float(self._used[finite].sum())
+        self._plan_rate = planned / max(self.expected_leads - start, 1)
+        self._plan_norm = max(self._plan_used + planned, 1e-12)
+
+    def _fill_control(self) -> float:
+        r"""The factor :math:`\lambda` on the capacity prices: above 1 when capacity goes faster than planned.
+
+        .. math:: \lambda = \exp\bigl(g \, (U - U(n)) / U_{end}\bigr),
+
+        with U the effort used so far, U(n) the plan (:meth:`_set_plan`), :math:`U_{end}` the
+        effort the plan uses by the end of the stream and g = ``fill_gain``: capacity used 5% of
+        the day's planned effort ahead of plan multiplies the prices by :math:`e^{0.05 g}` (1.65
+        at g = 10), 5% behind divides them by as much, so capacity runs out with the stream.
+        """
+        if not self._fill_gain or not self._plan_rate:
+            return 1.0
+        planned = self._plan_used + self._plan_rate * (len(self._history) - self._plan_start)
+        error = (self._total_effort_finite - planned) / self._plan_norm
+        return math.exp(max(min(self._fill_gain * error, 50.0), -50.0))
 
     def _update_value_room(self) -> None:
         room = self._value_upper - self._value
@@ -614,6 +674,8 @@ class Router:
         # the tracking controller keeps the sample's flow rates: measured, re-estimating them from
         # each window made its projection jump at every refresh and the shares drift
         self._set_prices(duals.prices, float(self._value.sum()) + duals.assigned_value / scale)
+        if self._split:
+            self._set_plan(duals, scale, stop)
         return True
 
     # ----------------------------------------------------------------- routing
@@ -666,6 +728,8 @@ class Router:
             self._room_value[rep] -= value
             self._total_value += value
             self._total_effort += effort
+            if self._finite_capacity[rep]:
+                self._total_effort_finite += effort
             self._n_assigned += 1
         history = self._history
         history.value.append(value)
@@ -690,6 +754,10 @@ class Router:
         # buffer = e * alpha + gamma (+ v * beta), then adjusted = score - buffer
         np.multiply(self._price_effort, effort, out=buffer)
         buffer += self._price_const
+        if self._split:
+            # the accept threshold moves with the fill rate: prices times lambda
+            self._fill_factor = self._fill_control()
+            buffer *= self._fill_factor
         if self._has_value_price:
             np.multiply(self._price_value, value, out=scratch)
             buffer += scratch
@@ -724,6 +792,8 @@ class Router:
             rep = self._fallback_dense(score_row, mask) if self._assign_all else -1
         elif top < 0.0 and not self._assign_all:
             rep = -1
+        elif self._place_fair:
+            rep = self._place(score_row, buffer, mask if top < 0.0 else None, value, effort, best)
         else:
             rep = best
         if rep >= 0:
@@ -736,6 +806,41 @@ class Router:
         if eligible is not None:
             np.copyto(slot, -np.inf, where=np.logical_not(eligible, out=self._mask_other))
         return rep
+
+    def _place(self, score_row: NDArray[np.float64], adjusted: NDArray[np.float64], closed: NDArray[np.bool_] | None,
+               value: float, effort: float, best: int) -> int:
+        r"""The "split" mode's second step: the rep, among those that accept the lead, that keeps the shares best.
+
+        ``adjusted`` holds the price-adjusted scores, ``-inf`` where closed; the candidates are
+        the reps whose adjusted score is ``>= 0`` (or every open rep, ``closed`` False, when the
+        lead is routed under :class:`AssignAll` at a loss). Among them the key is
+
+        .. math:: s_{ir} - \kappa \, \rho \left( d_r\,\delta_i + \frac{\delta_i^2}{2 T_r} \right),
+
+        the score minus the change of :math:`\tfrac{\kappa}{2}\sum_r T_r d_r^2` (the projected
+        deviations of :meth:`_tracking`, capacity-aware) when r takes the lead, converted to score
+        units by :math:`\rho` = median sample score / median sample value. With
+        :math:`\kappa` = ``fair_gain`` large (default 50) the fairness term decides and the score
+        only breaks near-ties: a rep heading below its share at the end, once its room is filled
+        at the average accepted value, is the one to take a valuable lead, a rep with room to spare
+        takes the cheap ones.
+        """
+        key = self._place_key
+        if not self._tracking(self._fair, value, effort):
+            return best
+        np.multiply(self._fair, -self._score_per_value, out=key)
+        key += score_row
+        key += self._jitter
+        if closed is None:
+            # candidates: reps within place_within of the best adjusted score (and >= 0)
+            floor = max(adjusted[best] - self._place_within * abs(float(score_row[best])), 0.0)
+            np.less(adjusted, floor, out=self._mask_other)
+            np.copyto(key, -np.inf, where=self._mask_other)
+        else:
+            np.copyto(key, -np.inf, where=closed)
+        np.copyto(key, -np.inf, where=np.isnan(key, out=self._mask_other))
+        chosen = int(np.argmax(key))
+        return chosen if key[chosen] > -np.inf else best
 
     def _tracking(self, out: NDArray[np.float64], value: float, effort: float) -> bool:
         r"""Write into ``out`` each rep's fair-share cost for this lead; False when there is no projection yet.
@@ -762,6 +867,11 @@ class Router:
         left = max(self.expected_leads - len(self._history), 0)
         np.multiply(self._rate, float(left), out=future)
         np.minimum(future, self._room_effort, out=future)
+        if self._split:
+            # placement moves leads off the LP's reps: each rep expects its share of the future
+            # effort (capped by its room), not the LP's flow
+            np.multiply(self._share, float(future.sum()), out=future)
+            np.minimum(future, self._room_effort, out=future)
         projected = self._total_value + unit * float(future.sum())
         if not projected > 0.0:
             return False
@@ -819,6 +929,9 @@ class Router:
             raise ValidationError("reps must not repeat a rep in a sparse score_row")
         reps = reps.copy()
         adjusted = scores - effort * self._price_effort[reps] - self._price_const[reps]
+        if self._split:
+            self._fill_factor = self._fill_control()
+            adjusted = scores - self._fill_factor * (effort * self._price_effort[reps] + self._price_const[reps])
         if self._has_value_price:
             adjusted -= value * self._price_value[reps]
         if self._feedback:
@@ -848,6 +961,14 @@ class Router:
                     raw = np.where(closed, -np.inf, scores)
                     k = int(np.argmax(raw))
                     rep = int(reps[k]) if np.isfinite(raw[k]) else -1
+            elif (top >= 0.0 or self._assign_all) and self._place_fair and self._tracking(self._fair, value, effort):
+                key = scores - self._score_per_value * self._fair[reps] + self._jitter[reps]
+                floor = max(top - self._place_within * abs(float(scores[k])), 0.0)
+                key[adjusted < floor if top >= 0.0 else closed] = -np.inf
+                key[np.isnan(key)] = -np.inf
+                j = int(np.argmax(key))
+                k = j if key[j] > -np.inf else k
+                rep = int(reps[k])
             elif top >= 0.0 or self._assign_all:
                 rep = int(reps[k])
             if rep >= 0:
@@ -877,6 +998,7 @@ class Router:
             prices=self._prices,
             n_refreshes=self._n_refreshes,
             notes=tuple(self._notes),
+            fill_factor=self._fill_factor,
         )
 
     def routed_problem(self) -> Problem:
