@@ -405,9 +405,9 @@ def test_split_placement_spreads_value_over_reps_with_equal_scores() -> None:
             router = Router(sample, [fa.FairShare(0.1)], expected_leads=200, fair_prices=mode, seed=1)
             routed[mode] = np.array([router.route(np.full(4, v), value=float(v)) for v in values])
     assert (routed["split"] >= 0).all()
-    # placement pulls towards the shares (it does not hold +-10% here: see docs/router.md)
-    assert (metrics(stream, routed["split"]).max_share_deviation
-            < metrics(stream, routed["feedback"]).max_share_deviation)
+    # with equal scores placement alone holds the share; without it the value piles up
+    assert metrics(stream, routed["split"]).max_share_deviation <= 0.1
+    assert metrics(stream, routed["feedback"]).max_share_deviation > 0.1
 
 
 @pytest.mark.parametrize(

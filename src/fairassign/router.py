@@ -477,6 +477,8 @@ class Router:
         self._plan_rate = 0.0
         self._plan_norm = 0.0
         self._place_key = np.empty(n_reps)
+        self._delta = np.empty(n_reps)
+        self._binds = np.empty(n_reps, dtype=bool)
         self._feedback = fair_prices == "feedback" and bool(self._rules.fair) and self._fair_gain > 0
         self._track = fair_prices == "track" and bool(self._rules.fair) and self._fair_gain > 0
         self._place_fair = self._split and bool(self._rules.fair) and self._fair_gain > 0
@@ -487,6 +489,7 @@ class Router:
         self._total_value = 0.0
         self._total_effort = 0.0
         self._total_effort_finite = 0.0  # effort on reps with a finite capacity, for the fill plan
+        self._effort_seen = 0.0  # effort of every lead routed, taken or not
         self._finite_capacity = np.isfinite(stream_capacity)
         self._rate_total = 0.0
         # tracking controller: per-lead effort rate each rep is expected to receive, value per effort unit
@@ -731,6 +734,7 @@ class Router:
             if self._finite_capacity[rep]:
                 self._total_effort_finite += effort
             self._n_assigned += 1
+        self._effort_seen += effort
         history = self._history
         history.value.append(value)
         history.effort.append(effort)
@@ -826,7 +830,7 @@ class Router:
         takes the cheap ones.
         """
         key = self._place_key
-        if not self._tracking(self._fair, value, effort):
+        if not self._split_cost(self._fair, value, effort):
             return best
         np.multiply(self._fair, -self._score_per_value, out=key)
         key += score_row
@@ -841,6 +845,52 @@ class Router:
         np.copyto(key, -np.inf, where=np.isnan(key, out=self._mask_other))
         chosen = int(np.argmax(key))
         return chosen if key[chosen] > -np.inf else best
+
+    def _split_cost(self, out: NDArray[np.float64], value: float, effort: float) -> bool:
+        r"""Write into ``out`` each rep's fair-share cost of taking this lead, for the "split" placement.
+
+        As :meth:`_tracking`, with two changes. Each rep expects its share of the projected future
+        effort, :math:`F_r = \min(\text{room}_r, w_r F)` with :math:`F = \sum_r \min(\text{room}_r,
+        \rho_r n_{left})` (placement moves leads off the LP's reps, so the LP's per-rep flow is no
+        guide). And the lead's excess value is per rep: :math:`\delta_{ir} = v_i - e_i \bar u` where
+        the room binds (:math:`\text{room}_r \le w_r S`, S the effort of every lead still to come:
+        the lead takes the place of a later one),
+        :math:`\delta_{ir} = v_i` where it does not (the lead adds to what r will receive anyway).
+        The cost is :math:`\kappa (d_r \delta_{ir} + \delta_{ir}^2 / 2T_r)`.
+        """
+        future, scratch, delta, binds = self._future, self._scratch, self._delta, self._binds
+        unit = self._unit_value
+        if self._total_effort > 0.0 and self._n_assigned >= 0.1 * self.expected_leads * self._rate_total:
+            unit = self._total_value / self._total_effort
+        left = max(self.expected_leads - len(self._history), 0)
+        np.multiply(self._rate, float(left), out=future)
+        np.minimum(future, self._room_effort, out=future)
+        # room binds where the rep's share of the whole remaining supply (every lead still to come,
+        # at the mean effort seen) exceeds it: a lead taken there displaces a later one
+        routed = len(self._history)
+        supply = left * (self._effort_seen / routed if routed else 1.0)
+        np.multiply(self._share, supply, out=scratch)
+        np.less_equal(self._room_effort, scratch, out=binds)
+        np.multiply(self._share, float(future.sum()), out=future)
+        np.minimum(future, self._room_effort, out=future)
+        projected = self._total_value + unit * float(future.sum())
+        if not projected > 0.0:
+            return False
+        # d_r = (V_r + u F_r) / (w_r V_hat) - 1
+        np.multiply(future, unit, out=scratch)
+        scratch += self._value
+        scratch *= self._inv_share
+        scratch *= 1.0 / projected
+        scratch -= 1.0
+        np.multiply(binds, -effort * unit, out=delta)
+        delta += value
+        np.multiply(scratch, delta, out=out)
+        np.multiply(delta, delta, out=scratch)
+        scratch *= self._inv_share
+        scratch *= 1.0 / (2.0 * projected)
+        out += scratch
+        out *= self._fair_gain
+        return True
 
     def _tracking(self, out: NDArray[np.float64], value: float, effort: float) -> bool:
         r"""Write into ``out`` each rep's fair-share cost for this lead; False when there is no projection yet.
@@ -867,11 +917,6 @@ class Router:
         left = max(self.expected_leads - len(self._history), 0)
         np.multiply(self._rate, float(left), out=future)
         np.minimum(future, self._room_effort, out=future)
-        if self._split:
-            # placement moves leads off the LP's reps: each rep expects its share of the future
-            # effort (capped by its room), not the LP's flow
-            np.multiply(self._share, float(future.sum()), out=future)
-            np.minimum(future, self._room_effort, out=future)
         projected = self._total_value + unit * float(future.sum())
         if not projected > 0.0:
             return False
@@ -961,7 +1006,7 @@ class Router:
                     raw = np.where(closed, -np.inf, scores)
                     k = int(np.argmax(raw))
                     rep = int(reps[k]) if np.isfinite(raw[k]) else -1
-            elif (top >= 0.0 or self._assign_all) and self._place_fair and self._tracking(self._fair, value, effort):
+            elif (top >= 0.0 or self._assign_all) and self._place_fair and self._split_cost(self._fair, value, effort):
                 key = scores - self._score_per_value * self._fair[reps] + self._jitter[reps]
                 floor = max(top - self._place_within * abs(float(scores[k])), 0.0)
                 key[adjusted < floor if top >= 0.0 else closed] = -np.inf
