@@ -211,3 +211,15 @@ def test_the_gap_reference_round_trips_and_keeps_sources(tmp_path: Path) -> None
     assert gap.read_reference(path, sources) == known
     assert sources == {"d10x2/0": "a test, with a comma"}
     assert gap.read_reference(tmp_path / "missing.csv") == {}
+
+
+def test_the_search_stops_at_once_when_the_start_reaches_the_ceiling() -> None:
+    problem = fa.Problem(score=[[4.0, 1.0], [3.0, 2.0]], capacity=[2.0, 2.0], effort=[[2.0, 1.0], [1.0, 2.0]])
+    rules = bind(problem, [fa.AssignAll()])
+    best = np.array([0, 1])  # score 6, the optimum
+    # integer scores: a ceiling of 6.7 leaves nothing better than 6
+    stopped = improve(problem, rules, best, ceiling=6.7)
+    assert stopped.iterations == 0 and stopped.rep_of.tolist() == [0, 1]
+    assert improve(problem, rules, best).iterations > 0  # without it, the budget is spent
+    # from a worse start the search still finds the optimum and then stops
+    assert improve(problem, rules, np.array([1, 0]), ceiling=6.0).rep_of.tolist() == [0, 1]

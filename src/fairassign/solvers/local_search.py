@@ -293,7 +293,7 @@ class _Search:
 
 
 def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, iterations: int | None = None,
-            deadline: float | None = None) -> SearchResult:
+            deadline: float | None = None, ceiling: float | None = None) -> SearchResult:
     """Improve a rule-keeping assignment of a GAP batch by tabu search (see the module docstring).
 
     Parameters
@@ -309,6 +309,10 @@ def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, 
     deadline : float, optional
         A ``time.perf_counter()`` value: a safety stop (the answer then is the best found so
         far, which can differ from a run without it).
+    ceiling : float, optional
+        A proven upper bound on the score (the LP relaxation's value, say): the search stops
+        once it reaches it, rounded down to an integer when every score is one, since nothing
+        better exists. This saves the whole budget on batches the start already solves.
 
     Returns
     -------
@@ -337,7 +341,8 @@ def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, 
     search = _Search(problem, rules, rep_of, pairs, seed)
     if iterations is None:
         iterations = default_iterations(search.pair.size, search.swap_estimate())
-    best, _, done, stopped = _tabu(search, iterations, deadline, search.current.copy(), search.total)
+    best, _, done, stopped = _tabu(search, iterations, deadline, search.current.copy(), search.total,
+                                   _reachable(problem, ceiling))
     result = rep_of.copy()
     result[search.leads] = search.rep[best]
     score = problem.total_score(result)
@@ -346,13 +351,28 @@ def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, 
     return SearchResult(result, score, start_score, done, stopped)
 
 
+def _reachable(problem: Problem, ceiling: float | None) -> float:
+    """The best score that may still exist under ``ceiling``: an integer one when all scores are."""
+    if ceiling is None or not np.isfinite(ceiling):
+        return np.inf
+    scores = problem.pair_score
+    if np.all(scores == np.round(scores)):
+        return float(np.floor(ceiling + 1e-9 * max(abs(ceiling), 1.0)))
+    return float(ceiling)
+
+
 def _tabu(search: _Search, iterations: int, deadline: float | None, best: IntArray,
-          best_total: float) -> tuple[IntArray, float, int, bool]:
-    """The tabu loop from the search's current state; the best rule-keeping state seen (or ``best``)."""
+          best_total: float, reachable: float = np.inf) -> tuple[IntArray, float, int, bool]:
+    """The tabu loop from the search's current state; the best rule-keeping state seen (or ``best``).
+
+    It stops early once ``best_total`` reaches ``reachable`` (nothing better exists).
+    """
     since_best = 0
     done = 0
     stopped = False
     for iteration in range(1, iterations + 1):
+        if best_total >= reachable - 1e-9 * max(abs(reachable), 1.0):
+            break
         if deadline is not None and time.perf_counter() > deadline:
             stopped = True
             break

@@ -317,13 +317,13 @@ def _round(problem: Problem, model: LinearModel, x: NDArray[np.float64], rules: 
 
 
 def _search(problem: Problem, rules: Rules, rep_of: NDArray[np.int64], seed: int, deadline: float | None,
-            notes: list[str]) -> NDArray[np.int64]:
+            notes: list[str], ceiling: float | None = None) -> NDArray[np.int64]:
     """:func:`~fairassign.solvers.local_search.improve` on a GAP batch; ``rep_of`` elsewhere."""
     from .local_search import applies, improve
 
     if not applies(problem, rules):
         return rep_of
-    searched = improve(problem, rules, rep_of, seed=seed, deadline=deadline)
+    searched = improve(problem, rules, rep_of, seed=seed, deadline=deadline, ceiling=ceiling)
     if searched.improved:
         notes.append(f"local search +{searched.score - searched.start_score:.6g} in {searched.iterations} moves"
                      + (" (stopped by the time limit)" if searched.stopped_by_time else ""))
@@ -427,7 +427,10 @@ class LpRoundSolver(Solver):
                            "(the LP relaxation is feasible, so the rules may still admit one: try solver='cpsat')",),
                 notes=tuple(notes))
         if problem.effort_kind == "pair":  # a generalized assignment: rounding leaves room for a local search
-            repaired = _search(problem, rules, repaired, request.seed, deadline, notes)
+            # the LP value bounds every answer with the LP's lead count, which the search keeps
+            holds = minimum is None or int((repaired >= 0).sum()) >= minimum
+            repaired = _search(problem, rules, repaired, request.seed, deadline, notes,
+                               answer.bound if holds else None)
         bound = answer.bound
         n_assigned = int((repaired >= 0).sum())
         if minimum is not None and n_assigned < minimum:
