@@ -167,3 +167,17 @@ def test_module_entry_point_runs() -> None:
 # ----------------------------------------------------------------------------- baseline
 
 
+
+
+def test_a_closed_pipe_ends_the_command_quietly() -> None:
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "fairassign", "demo", "--time-limit", "2"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.readline()  # read one line, then close the pipe like `| head -1`
+        process.stdout.close()
+        errors = process.stderr.read().decode()
+        process.wait(timeout=120)
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors

@@ -12,6 +12,7 @@ the exit code is 0 when the chosen solver returned an assignment that keeps ever
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -305,7 +306,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "demo" and not (0 <= args.tolerance < 1e6):
         parser.error(f"--tolerance must be >= 0, got {args.tolerance}")
     out = sys.stdout
-    return int(args.handler(args, out))
+    try:
+        return int(args.handler(args, out))
+    except BrokenPipeError:
+        # the reader went away (`fairassign demo | head`): stop quietly, and keep Python from
+        # complaining again when it flushes stdout at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover
