@@ -21,6 +21,7 @@ from typing import TextIO
 import numpy as np
 
 from . import __version__, baselines
+from .cells import number_cell, percent_cell
 from .commands import compare as compare_command
 from .commands import integer_at_least, positive_float
 from .commands import solve as solve_command
@@ -56,22 +57,6 @@ class _Row:
     note: str = ""
 
 
-def _number(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "-"
-    if not np.isfinite(value):
-        return "inf"
-    return f"{value:,.{digits}f}"
-
-
-def _percent(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if not np.isfinite(value):
-        return "inf"
-    return f"{value:.{digits}%}"
-
-
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= _CELL else text[: _CELL - 3] + "..."
@@ -100,14 +85,14 @@ def _rep_table(batch: Batch, figures: Metrics) -> str:
             "/".join(regions[r]) if regions is not None else "-",
             f"{figures.rep_count[r]:.0f}",
             f"{figures.rep_effort[r]:g}/{capacity[r]:g}",
-            _number(figures.rep_value[r]),
-            _percent(figures.value_share[r]),
-            _percent(figures.fair_share[r]),
+            number_cell(figures.rep_value[r]),
+            percent_cell(figures.value_share[r]),
+            percent_cell(figures.fair_share[r]),
             f"{figures.share_deviation[r]:+.1%}" if np.isfinite(figures.share_deviation[r]) else "inf",
         ])
     rows.append([
         "total", "", "", f"{figures.n_assigned}/{figures.n_leads}",
-        f"{figures.rep_effort.sum():g}/{capacity.sum():g}", _number(figures.total_value), "100.0%", "100.0%", "",
+        f"{figures.rep_effort.sum():g}/{capacity.sum():g}", number_cell(figures.total_value), "100.0%", "100.0%", "",
     ])
     headers = ["rep", "tier", "regions", "leads", "effort/cap", "value", "share", "fair share", "vs share"]
     return _table(headers, rows, [False, False, False, True, True, True, True, True, True])
@@ -115,13 +100,14 @@ def _rep_table(batch: Batch, figures: Metrics) -> str:
 
 def _fairness_lines(figures: Metrics) -> list[str]:
     return [
-        f"coverage        {_percent(figures.coverage)} of leads, {_percent(figures.value_coverage)} of lead value",
-        f"total score     {_number(figures.total_score, 2)}",
-        f"max deviation   {_percent(figures.max_share_deviation)} from the capacity-weighted fair share",
+        f"coverage        {percent_cell(figures.coverage)} of leads, "
+        f"{percent_cell(figures.value_coverage)} of lead value",
+        f"total score     {number_cell(figures.total_score, 2)}",
+        f"max deviation   {percent_cell(figures.max_share_deviation)} from the capacity-weighted fair share",
         f"Gini            {figures.gini_value:.3f} of value per rep, "
         f"{figures.gini_value_per_weight:.3f} of value per unit of capacity",
-        f"max/min         {_number(figures.max_min_value, 2)} of value per rep, "
-        f"{_number(figures.max_min_value_per_weight, 2)} of value per unit of capacity",
+        f"max/min         {number_cell(figures.max_min_value, 2)} of value per rep, "
+        f"{number_cell(figures.max_min_value_per_weight, 2)} of value per unit of capacity",
     ]
 
 
@@ -148,10 +134,10 @@ def _solve_row(problem: Problem, constraints: Sequence[Constraint], name: str, a
         name=label,
         status=result.status.name,
         assigned=f"{result.n_assigned}/{problem.n_leads}",
-        objective=_number(result.objective, 1),
-        bound=_number(result.bound, 1),
-        gap=_percent(result.gap, 2),
-        deviation=_percent(None if figures is None else figures.max_share_deviation),
+        objective=number_cell(result.objective, 1),
+        bound=number_cell(result.bound, 1),
+        gap=percent_cell(result.gap, 2),
+        deviation=percent_cell(None if figures is None else figures.max_share_deviation),
         seconds=f"{result.solve_time:.2f}",
         violations=str(len(result.violations)),
         note=_short("; ".join(result.diagnosis)) if result.diagnosis else "",
@@ -167,8 +153,8 @@ def _baseline_row(problem: Problem, constraints: Sequence[Constraint]) -> tuple[
         name="round robin",
         status="breaks rules" if broken else "keeps rules",
         assigned=f"{figures.n_assigned}/{problem.n_leads}",
-        objective=_number(figures.total_score, 1),
-        deviation=_percent(figures.max_share_deviation),
+        objective=number_cell(figures.total_score, 1),
+        deviation=percent_cell(figures.max_share_deviation),
         violations=str(len(broken)),
         note="baseline: rotation with capacity, no optimisation",
     )
@@ -187,8 +173,8 @@ def _price_of_fairness(problem: Problem, constraints: Sequence[Constraint], figu
         return f"price           not measured: without the fair-share rule, {free.status.name}"
     cost = (free.objective - figures.total_score) / abs(free.objective) if free.objective else 0.0
     deviation = metrics(problem, free).max_share_deviation
-    return (f"price           {_percent(cost, 2)} of the score: without the fair-share rule the best is "
-            f"{_number(free.objective, 2)} ({free.status.name}), with max deviation {_percent(deviation)}")
+    return (f"price           {percent_cell(cost, 2)} of the score: without the fair-share rule the best is "
+            f"{number_cell(free.objective, 2)} ({free.status.name}), with max deviation {percent_cell(deviation)}")
 
 
 def _demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -224,7 +210,8 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     if chosen is not None and chosen.status.has_solution:
         figures = metrics(problem, chosen)
         say(f"Assignment by {args.solver}" + (f" ({chosen.solver})" if args.solver == "auto" else "")
-            + f": {chosen.status.name}, objective {_number(chosen.objective, 1)}, gap {_percent(chosen.gap, 2)}")
+            + f": {chosen.status.name}, objective {number_cell(chosen.objective, 1)}, "
+              f"gap {percent_cell(chosen.gap, 2)}")
         say()
         say(_rep_table(batch, figures))
         say()
@@ -235,8 +222,8 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
         status = chosen.status.name if chosen is not None else "error"
         say(f"Solver {args.solver!r} returned no assignment ({status}): {why}")
     say()
-    say(f"Round-robin baseline: max deviation {_percent(baseline.max_share_deviation)}, "
-        f"Gini {baseline.gini_value:.3f}, total score {_number(baseline.total_score, 2)}, "
+    say(f"Round-robin baseline: max deviation {percent_cell(baseline.max_share_deviation)}, "
+        f"Gini {baseline.gini_value:.3f}, total score {number_cell(baseline.total_score, 2)}, "
         f"{baseline.n_assigned}/{baseline.n_leads} leads assigned")
     say()
     say(f"Solvers side by side (time limit {args.time_limit:g} s each, seed {args.seed}):")

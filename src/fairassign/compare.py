@@ -40,6 +40,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .baselines import BASELINES
+from .cells import number_cell, percent_cell
 from .constraints import Constraint, FairShare
 from .errors import ValidationError
 from .metrics import metrics
@@ -191,15 +192,15 @@ class Comparison:
             cells.append([
                 row.strategy if row.solver in ("", row.strategy) else f"{row.strategy} ({row.solver})",
                 row.status,
-                _number(row.total_score),
-                _number(row.expected_revenue),
-                _percent(row.coverage),
+                number_cell(row.total_score),
+                number_cell(row.expected_revenue),
+                percent_cell(row.coverage),
                 "-" if row.n_unassigned is None else str(row.n_unassigned),
-                _percent(row.max_share_deviation),
-                _number(row.gini_value, 3),
-                _number(row.gini_value_per_weight, 3),
-                _number(row.min_max_value, 3),
-                _number(row.min_max_value_per_weight, 3),
+                percent_cell(row.max_share_deviation),
+                number_cell(row.gini_value, 3),
+                number_cell(row.gini_value_per_weight, 3),
+                number_cell(row.min_max_value, 3),
+                number_cell(row.min_max_value_per_weight, 3),
                 "-" if row.n_violations is None else str(row.n_violations),
                 f"{row.seconds:.2f}",
             ])
@@ -538,22 +539,6 @@ def uplift(
 def _inverse(ratio: float) -> float:
     """max/min (>= 1, inf when someone got nothing) as min/max in [0, 1]."""
     return 0.0 if not math.isfinite(ratio) else 1.0 / ratio
-
-
-def _number(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "-"
-    if not math.isfinite(value):
-        return "inf"
-    return f"{value:,.{digits}f}"
-
-
-def _percent(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if not math.isfinite(value):
-        return "inf"
-    return f"{value:.{digits}%}"
 
 
 def text_table(headers: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[bool]) -> str:

@@ -46,6 +46,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from .baselines import BASELINES
+from .cells import number_cell, percent_cell
 from .compare import (
     as_constraints,
     check_seed,
@@ -226,9 +227,9 @@ class Frontier:
             cells.append([
                 point.label, point.status, point.solver,
                 "-" if point.n_assigned is None else str(point.n_assigned),
-                _number(point.expected_value), _percent(point.price_of_fairness, 2),
-                _percent(point.max_share_deviation), _number(point.gini_value, 3),
-                _number(point.gini_value_per_weight, 3), f"{point.seconds:.2f}",
+                number_cell(point.expected_value), percent_cell(point.price_of_fairness, 2),
+                percent_cell(point.max_share_deviation), number_cell(point.gini_value, 3),
+                number_cell(point.gini_value_per_weight, 3), f"{point.seconds:.2f}",
             ])
         lines = [text_table(headers, cells, right=[False, False, False, *([True] * 7)])]
         lines += [f"  {point.label}: {point.error}" for point in self.points if point.error]
@@ -512,19 +513,3 @@ def plot_frontier(frontier: Frontier, path: str | PathLike[str] | None = None, a
     if path is not None:
         figure.savefig(path, dpi=120)
     return ax
-
-
-def _number(value: float | None, digits: int = 0) -> str:
-    if value is None:
-        return "-"
-    if not math.isfinite(value):
-        return "inf"
-    return f"{value:,.{digits}f}"
-
-
-def _percent(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "-"
-    if not math.isfinite(value):
-        return "inf"
-    return f"{value:.{digits}%}"

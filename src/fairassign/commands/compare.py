@@ -28,6 +28,7 @@ import math
 from collections.abc import Sequence
 from typing import Any, TextIO
 
+from ..cells import percent_cell
 from ..compare import compare, text_table, uplift
 from ..constraints import Constraint, FairShare
 from ..datasets import load_example, make_batch
@@ -86,12 +87,6 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def _percent(value: float | None, digits: int = 1, signed: bool = False) -> str:
-    if value is None or not math.isfinite(value):
-        return "-"
-    return f"{value:+.{digits}%}" if signed else f"{value:.{digits}%}"
-
-
 def _money(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "-"
@@ -109,7 +104,7 @@ def _frontier_lines(frontier: Frontier) -> list[str]:
                 lines.append(f"  {name:<22} -")
             else:
                 label, gain = found
-                lines.append(f"  {name:<22} {_percent(gain, 1, signed=True)} expected value ({label})")
+                lines.append(f"  {name:<22} {percent_cell(gain, 1, signed=True)} expected value ({label})")
     return lines
 
 
@@ -122,11 +117,11 @@ def _period_lines(records: Sequence[dict[str, Any]], days: int, seeds: Sequence[
         cells.append([
             row["strategy"], _money(row["revenue"]),
             f"[{_money(row['revenue_low'])}, {_money(row['revenue_high'])}]",
-            f"{row['conversions']:.1f}", _money(row["expected_revenue"]), _percent(row["coverage"]),
+            f"{row['conversions']:.1f}", _money(row["expected_revenue"]), percent_cell(row["coverage"]),
             "-" if is_reference or row["uplift"] is None else f"{row['uplift']:+,.0f}",
             "-" if is_reference or row["uplift"] is None
             else f"[{row['uplift_low']:+,.0f}, {row['uplift_high']:+,.0f}]",
-            "-" if is_reference else _percent(row["uplift_pct"], 1, signed=True),
+            "-" if is_reference else percent_cell(row["uplift_pct"], 1, signed=True),
         ])
     return [f"Simulated period: {days} day(s) of the built-in lead stream, seeds {list(seeds)} "
             f"(revenue per run; uplift = {OPTIMISER} minus the strategy, paired by seed)", "",
@@ -169,7 +164,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         say(f"Uplift of {OPTIMISER} in expected revenue (here the score) over each strategy, under the rule above:")
         for name, gain in uplift(comparison).items():
             keeps = "keeps the rule" if comparison.row(name).keeps_rules else "breaks the rule"
-            say(f"  {name:<22} {_percent(gain, 1, signed=True)}   ({name} {keeps})")
+            say(f"  {name:<22} {percent_cell(gain, 1, signed=True)}   ({name} {keeps})")
         if not comparison.row(OPTIMISER).keeps_rules:
             code = EXIT_NO_ASSIGNMENT
 
