@@ -116,9 +116,16 @@ def _mix(name: str, given: Sequence[float]) -> NDArray[np.float64]:
     return mix / mix.sum()
 
 
-def _rep_coverage(rng: np.random.Generator, n_reps: int, n_regions: int,
-                  extra_region: float) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-    """Home region per rep, and a (n_reps, n_regions) mask of regions covered; every region covered."""
+def draw_reps(rng: np.random.Generator, n_reps: int, n_tiers: int, tier_mix: NDArray[np.float64], n_regions: int,
+              n_industries: int, extra_region: float) -> tuple[NDArray[np.int64], NDArray[np.int64],
+                                                                NDArray[np.bool_], NDArray[np.bool_]]:
+    """A team drawn from ``rng``: highest tier (0 best), home region, regions covered, industries known.
+
+    Every region is covered, and by at least one rep cleared for tier 0, so every lead has a rep;
+    each rep knows one industry, half of them a second. Shared by :func:`make_batch` and the
+    simulator (:mod:`fairassign.simulate`), so both draw teams alike.
+    """
+    rep_tier = rng.choice(n_tiers, size=n_reps, p=tier_mix).astype(np.int64)
     home = (rng.permutation(n_reps) % n_regions).astype(np.int64)
     covers = np.zeros((n_reps, n_regions), dtype=bool)
     covers[np.arange(n_reps), home] = True
@@ -127,7 +134,15 @@ def _rep_coverage(rng: np.random.Generator, n_reps: int, n_regions: int,
     covers[np.flatnonzero(takes_second), second[takes_second]] = True
     for region in np.flatnonzero(~covers.any(axis=0)).tolist():  # fewer reps than regions
         covers[region % n_reps, region] = True
-    return home, covers
+    for region in range(n_regions):  # every region needs a rep cleared for tier 0
+        covering = np.flatnonzero(covers[:, region])
+        if not np.any(rep_tier[covering] == 0):
+            rep_tier[covering[0]] = 0
+    knows = np.zeros((n_reps, n_industries), dtype=bool)
+    knows[np.arange(n_reps), rng.integers(0, n_industries, size=n_reps)] = True
+    takes_second_skill = rng.random(n_reps) < 0.5
+    knows[np.flatnonzero(takes_second_skill), rng.integers(0, n_industries, size=n_reps)[takes_second_skill]] = True
+    return rep_tier, home, covers, knows
 
 
 def _sample_distinct(rng: np.random.Generator, n_rows: int, population: int, size: int) -> NDArray[np.int64]:
@@ -254,16 +269,8 @@ def make_batch(
     effort = np.array([TIER_EFFORT[t] for t in TIERS])[lead_tier] if tier_effort else np.ones(n_leads)
 
     # --- reps
-    rep_tier = rng.choice(len(TIERS), size=n_reps, p=rep_mix).astype(np.int64)
-    home, covers = _rep_coverage(rng, n_reps, n_regions, extra_region)
-    for region in range(n_regions):  # every region needs a rep cleared for A, so every lead has one
-        covering = np.flatnonzero(covers[:, region])
-        if not np.any(rep_tier[covering] == 0):
-            rep_tier[covering[0]] = 0
-    skills = np.zeros((n_reps, n_industries), dtype=bool)
-    skills[np.arange(n_reps), rng.integers(0, n_industries, size=n_reps)] = True
-    takes_second = rng.random(n_reps) < 0.5
-    skills[np.flatnonzero(takes_second), rng.integers(0, n_industries, size=n_reps)[takes_second]] = True
+    rep_tier, home, covers, skills = draw_reps(rng, n_reps, len(TIERS), rep_mix, n_regions, n_industries,
+                                               extra_region)
 
     # --- candidates, one (region, tier) class of leads at a time: eligibility is per class
     class_region = np.repeat(np.arange(n_regions), len(TIERS))

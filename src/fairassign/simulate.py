@@ -59,6 +59,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .constraints import Constraint
+from .datasets import draw_reps
 from .errors import ValidationError
 from .metrics import gini
 from .problem import Problem
@@ -266,23 +267,9 @@ def _mix(given: tuple[float, ...] | None, length: int) -> NDArray[np.float64]:
 def _world(scenario: Scenario, seed: int) -> _World:
     rng = np.random.default_rng([seed, _WORLD])
     n_reps, n_regions, n_industries = scenario.n_reps, len(scenario.regions), len(scenario.industries)
-    rep_tier = rng.choice(len(scenario.tiers), size=n_reps, p=_mix(scenario.rep_tier_mix, len(scenario.tiers)))
-    home = rng.permutation(n_reps) % n_regions
-    covers = np.zeros((n_reps, n_regions), dtype=bool)
-    covers[np.arange(n_reps), home] = True
-    second = rng.integers(0, n_regions, size=n_reps)
-    extra = rng.random(n_reps) < scenario.extra_region
-    covers[np.flatnonzero(extra), second[extra]] = True
-    for region in np.flatnonzero(~covers.any(axis=0)).tolist():  # fewer reps than regions
-        covers[region % n_reps, region] = True
-    for region in range(n_regions):  # someone cleared for the best tier in every region
-        covering = np.flatnonzero(covers[:, region])
-        if not np.any(rep_tier[covering] == 0):
-            rep_tier[covering[0]] = 0
-    knows = np.zeros((n_reps, n_industries), dtype=bool)
-    knows[np.arange(n_reps), rng.integers(0, n_industries, size=n_reps)] = True
-    second_skill = rng.random(n_reps) < 0.5
-    knows[np.flatnonzero(second_skill), rng.integers(0, n_industries, size=n_reps)[second_skill]] = True
+    rep_tier, _, covers, knows = draw_reps(rng, n_reps, len(scenario.tiers),
+                                           _mix(scenario.rep_tier_mix, len(scenario.tiers)), n_regions,
+                                           n_industries, scenario.extra_region)
     part_time = rng.random(n_reps) < scenario.part_time_share
     skill = rng.lognormal(0.0, scenario.rep_skill_sigma, size=n_reps)
     base = np.asarray(scenario.base_conversion)
