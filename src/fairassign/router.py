@@ -859,12 +859,7 @@ class Router:
         The cost is :math:`\kappa (d_r \delta_{ir} + \delta_{ir}^2 / 2T_r)`.
         """
         future, scratch, delta, binds = self._future, self._scratch, self._delta, self._binds
-        unit = self._unit_value
-        if self._total_effort > 0.0 and self._n_assigned >= 0.1 * self.expected_leads * self._rate_total:
-            unit = self._total_value / self._total_effort
-        left = max(self.expected_leads - len(self._history), 0)
-        np.multiply(self._rate, float(left), out=future)
-        np.minimum(future, self._room_effort, out=future)
+        unit, left = self._expected_future()
         # room binds where the rep's share of the whole remaining supply (every lead still to come,
         # at the mean effort seen) exceeds it: a lead taken there displaces a later one
         routed = len(self._history)
@@ -892,6 +887,19 @@ class Router:
         out *= self._fair_gain
         return True
 
+    def _expected_future(self) -> tuple[float, int]:
+        r"""Fill ``self._future`` with :math:`F_r = \min(\text{room}_r, \rho_r n_{left})`; return
+        :math:`\bar u`, the value per effort unit (the router's own once a tenth of the expected
+        effort is routed, the LP's before), and :math:`n_{left}`."""
+        unit = self._unit_value
+        if self._total_effort > 0.0 and self._n_assigned >= 0.1 * self.expected_leads * self._rate_total:
+            # the value per effort unit the router itself has been routing: its own selection, not the LP's
+            unit = self._total_value / self._total_effort
+        left = max(self.expected_leads - len(self._history), 0)
+        np.multiply(self._rate, float(left), out=self._future)
+        np.minimum(self._future, self._room_effort, out=self._future)
+        return unit, left
+
     def _tracking(self, out: NDArray[np.float64], value: float, effort: float) -> bool:
         r"""Write into ``out`` each rep's fair-share cost for this lead; False when there is no projection yet.
 
@@ -910,13 +918,7 @@ class Router:
         (which would use up its room), and a lead large against a rep's target is dear for it.
         """
         future, scratch = self._future, self._scratch
-        unit = self._unit_value
-        if self._total_effort > 0.0 and self._n_assigned >= 0.1 * self.expected_leads * self._rate_total:
-            # the value per effort unit the router itself has been routing: its own selection, not the LP's
-            unit = self._total_value / self._total_effort
-        left = max(self.expected_leads - len(self._history), 0)
-        np.multiply(self._rate, float(left), out=future)
-        np.minimum(future, self._room_effort, out=future)
+        unit, _ = self._expected_future()
         projected = self._total_value + unit * float(future.sum())
         if not projected > 0.0:
             return False
