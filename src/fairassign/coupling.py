@@ -37,7 +37,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -93,23 +92,16 @@ def estimate_total_value(problem: Problem, rules: Rules, request: SolveRequest,
 
 
 def _lead_sample(problem: Problem, rules: Rules, leads: NDArray[np.int64], fraction: float) -> Problem:
-    import scipy.sparse as sp
+    from .decompose import _sub_problem  # a late import: decompose imports this module
 
     starts, ends = problem.lead_start[leads], problem.lead_start[leads + 1]
     lengths = ends - starts
     pairs = np.repeat(ends - np.cumsum(lengths), lengths) + np.arange(int(lengths.sum()))
     pairs = pairs[rules.allowed[pairs]]
-    rows = np.searchsorted(leads, problem.pair_lead[pairs])
-    shape = (int(leads.size), problem.n_reps)
-    score = sp.coo_array((problem.pair_score[pairs], (rows, problem.pair_rep[pairs])), shape=shape)
-    effort: Any = None
-    if problem.effort_kind == "pair":
-        effort = sp.coo_array((problem.pair_effort[pairs], (rows, problem.pair_rep[pairs])), shape=shape)
-    elif problem.effort_kind == "lead" and problem.lead_effort is not None:
-        effort = problem.lead_effort[leads]
-    return Problem(score=score, capacity=problem.capacity * fraction, effort=effort, value=problem.value[leads])
-
-
+    local_lead = np.full(problem.n_leads, -1, np.int64)
+    local_lead[leads] = np.arange(leads.size)
+    reps = np.arange(problem.n_reps, dtype=np.int64)
+    return _sub_problem(problem, leads, reps, pairs, local_lead, reps, capacity=problem.capacity * fraction)
 def plan_coupled(problem: Problem, rules: Rules, request: SolveRequest) -> CoupledPlan:
     """The total value to broadcast: exact when every lead must be assigned, else a sampled estimate."""
     if rules.must_assign.all():

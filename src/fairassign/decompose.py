@@ -155,7 +155,9 @@ def _restrict_band(rule: CountBand | ValueBand, reps: NDArray[np.int64]) -> Cons
 
 def _sub_problem(problem: Problem, leads: NDArray[np.int64], reps: NDArray[np.int64],
                  pairs: NDArray[np.int64], local_lead: NDArray[np.int64],
-                 local_rep: NDArray[np.int64]) -> Problem:
+                 local_rep: NDArray[np.int64], capacity: NDArray[np.float64] | None = None) -> Problem:
+    """The batch cut to ``leads`` x ``reps`` over candidate ``pairs``; ``local_*`` map batch positions
+    to the cut's. ``capacity`` replaces the reps' own (a sample of leads gets a share of it)."""
     shape = (int(leads.size), int(reps.size))
     rows, cols = local_lead[problem.pair_lead[pairs]], local_rep[problem.pair_rep[pairs]]
     score = sp.coo_array((problem.pair_score[pairs], (rows, cols)), shape=shape)
@@ -164,8 +166,8 @@ def _sub_problem(problem: Problem, leads: NDArray[np.int64], reps: NDArray[np.in
         effort = sp.coo_array((problem.pair_effort[pairs], (rows, cols)), shape=shape)
     elif problem.lead_effort is not None and problem.effort_kind == "lead":
         effort = problem.lead_effort[leads]
-    return Problem(score=score, capacity=problem.capacity[reps], effort=effort, value=problem.value[leads],
-                   lead_ids=problem.lead_ids[leads], rep_ids=problem.rep_ids[reps])
+    return Problem(score=score, capacity=problem.capacity[reps] if capacity is None else capacity, effort=effort,
+                   value=problem.value[leads], lead_ids=problem.lead_ids[leads], rep_ids=problem.rep_ids[reps])
 
 
 def _whole(problem: Problem, given: tuple[Constraint, ...]) -> list[Block]:
