@@ -7,6 +7,8 @@ import dataclasses
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import fairassign as fa
 from fairassign.solvers import auto
@@ -164,3 +166,81 @@ def test_cpsat_stopped_well_before_its_budget_is_marked_interrupted(monkeypatch:
     assert "interrupted during cpsat (CP-SAT stopped unproven after" in result.reason
     monkeypatch.setattr(auto, "_run", real_run)
     assert "interrupted" not in fa.solve(problem, rules, time_limit=60).reason
+
+
+# --------------------------------------------------------------------------- generalized assignment
+def _gap_batch(kind: str, n_leads: int, n_reps: int, seed: int) -> tuple[fa.Problem, list[fa.Constraint]]:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from gap_instances import generate, to_problem
+
+    return to_problem(generate(kind, n_leads, n_reps, seed=seed))
+
+
+def test_a_gap_batch_goes_to_the_exact_backend_before_the_local_search(monkeypatch: pytest.MonkeyPatch):
+    problem, constraints = _gap_batch("c", 30, 4, seed=1)
+    started: list[str] = []
+    searched: list[int] = []
+    real_run, real_search = auto._run, auto._local_search
+
+    def run(name: str, *args: object) -> fa.solvers.base.SolverOutput:
+        started.append(name)
+        return real_run(name, *args)  # type: ignore[arg-type]
+
+    def search(*args: object, **kwargs: object) -> object:
+        searched.append(1)
+        return real_search(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auto, "_run", run)
+    monkeypatch.setattr(auto, "_local_search", search)
+    result = fa.solve(problem, constraints, time_limit=60)
+    assert started == ["lp-round", "cpsat"]
+    assert "local search deferred" in result.reason
+    assert result.status is fa.Status.OPTIMAL and result.violations == ()
+    assert searched == []  # proven: the deferred search never runs
+    exact = fa.solve(problem, constraints, solver="cpsat")
+    assert result.objective == pytest.approx(exact.objective)
+
+
+def test_an_unproven_gap_answer_gets_the_deferred_local_search(monkeypatch: pytest.MonkeyPatch):
+    problem, constraints = _gap_batch("d", 40, 5, seed=2)
+    real_run = auto._run
+
+    def run(name: str, *args: object) -> fa.solvers.base.SolverOutput:
+        if name == "cpsat":  # an exact stage that ended unproven with the plain rounding
+            return real_run("lp-round", *args[:3], False)  # type: ignore[arg-type]
+        return real_run(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auto, "_run", run)
+    result = fa.solve(problem, constraints)  # no time limit: the search runs
+    plain = fa.solve(problem, constraints, solver="lp-round")
+    assert result.violations == () and result.status.has_solution
+    assert "on lp-round's answer" in result.reason
+    assert result.objective >= plain.objective - 1e-9  # lp-round with its search, at least
+    again = fa.solve(problem, constraints)
+    np.testing.assert_array_equal(result.rep_of, again.rep_of)
+
+
+def test_per_pair_effort_under_a_fair_share_keeps_the_old_plan():
+    problem, _ = _gap_batch("c", 30, 4, seed=3)
+    result = fa.solve(problem, [fa.FairShare(0.5)], rel_gap=0.0, time_limit=30)
+    assert "deferred" not in result.reason
+    assert result.status.has_solution and result.violations == ()
+
+
+@settings(max_examples=12, deadline=None)
+@given(kind=st.sampled_from("abcde"), n_leads=st.integers(2, 12), n_reps=st.integers(1, 4), seed=st.integers(0, 50),
+       time_limit=st.sampled_from([None, 20.0]))
+def test_gap_batches_through_auto_keep_the_rules_and_are_deterministic(kind: str, n_leads: int, n_reps: int,
+                                                                       seed: int, time_limit: float | None):
+    problem, constraints = _gap_batch(kind, n_leads, n_reps, seed)
+    result = fa.solve(problem, constraints, time_limit=time_limit, seed=seed)
+    exact = fa.solve(problem, constraints, solver="cpsat", seed=seed)
+    assert result.status is exact.status  # tiny: both prove (OPTIMAL or INFEASIBLE)
+    if result.status is fa.Status.OPTIMAL:
+        assert result.violations == ()
+        assert result.objective == pytest.approx(exact.objective)
+        again = fa.solve(problem, constraints, time_limit=time_limit, seed=seed)
+        np.testing.assert_array_equal(result.rep_of, again.rep_of)

@@ -35,7 +35,8 @@ r"""Backend ``"lp-round"``: LP relaxation, rounding, repair; the LP value is the
 5. **Local search**, per-pair effort only (the generalized assignment problem): when only
    capacity, eligibility, count bands and must-assign bind,
    :func:`fairassign.solvers.local_search.improve` (tabu search over shifts and swaps)
-   raises the score of the repaired answer; it never lowers it.
+   raises the score of the repaired answer; it never lowers it. ``LpRoundSolver(local_search=False)``
+   skips it (``solver="auto"`` does, when an exact backend refines the answer next).
 
 An infeasible LP proves the rules infeasible (status INFEASIBLE, with the rule families
 whose removal makes the LP feasible named in the diagnosis).
@@ -377,6 +378,11 @@ class LpRoundSolver(Solver):
     name = "lp-round"
     exact = False
 
+    def __init__(self, local_search: bool = True) -> None:
+        #: run step 5 (the local search on generalized-assignment batches); ``solver="auto"`` turns it
+        #: off when an exact backend follows, which starts faster from the plain rounding
+        self.local_search = local_search
+
     def solve(self, problem: Problem, rules: Rules, request: SolveRequest) -> SolverOutput:
         started = time.perf_counter()
         deadline = None if request.time_limit is None else started + request.time_limit
@@ -426,7 +432,8 @@ class LpRoundSolver(Solver):
                 diagnosis=("rounding the LP solution and repairing it found no assignment that keeps every rule "
                            "(the LP relaxation is feasible, so the rules may still admit one: try solver='cpsat')",),
                 notes=tuple(notes))
-        if problem.effort_kind == "pair":  # a generalized assignment: rounding leaves room for a local search
+        if problem.effort_kind == "pair" and self.local_search:
+            # a generalized assignment: rounding leaves room for a local search
             # the LP value bounds every answer with the LP's lead count, which the search keeps
             holds = minimum is None or int((repaired >= 0).sum()) >= minimum
             repaired = _search(problem, rules, repaired, request.seed, deadline, notes,
