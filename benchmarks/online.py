@@ -19,6 +19,10 @@ Methods, all on the same stream:
   appended: ``fair_guard=True``); default ``feedback:2``, the Router's defaults.
 * ``greedy``: no prices: each lead to its best-scoring eligible rep with room (the anchor that
   should do worse).
+* with ``--hindsight``, ``router hindsight``: ``Router(stream, constraints, fair_prices="lp")``, prices
+  from the LP of the stream itself (fair-share rows included), then the same random-order routing.
+  No router can know these prices; the row shows what per-lead price routing can do at best, and
+  so whether a miss comes from the prices or from routing one lead at a time.
 
 Reported per method: total score and its ratio to offline, leads assigned, the largest fair-share
 deviation (``max |V_r - share_r V| / (share_r V)``; FairShare(t) holds when it is <= t), rules broken
@@ -31,6 +35,7 @@ Run::
     python benchmarks/online.py --quick         # 2k x 50, a smoke run
     python benchmarks/online.py --seeds 3 --refresh 1000
     python benchmarks/online.py --slack 0.8 --routers feedback:2 track:2 track:10 track:40
+    python benchmarks/online.py --slack 0.8 --hindsight   # adds the hindsight-prices row
 
 It prints a table and writes ``benchmarks/results/online-<mode>.csv``.
 """
@@ -161,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
                              "append :guard for fair_guard=True, :fill=G for fill_gain=G), "
                              "e.g. feedback:2 track:40 split:50:fill=10")
     parser.add_argument("--tier-effort", action="store_true", help="effort by tier (A=3, B=2, C=1)")
+    parser.add_argument("--hindsight", action="store_true",
+                        help="add a router with prices from the stream's own LP (a limit no router reaches)")
     args = parser.parse_args(argv)
     if args.quick:
         args.leads, args.reps, args.sample, args.window = 2_000, 50, 500, 500
@@ -240,6 +247,15 @@ def main(argv: list[str] | None = None) -> int:
                     add("router+refresh" + tag, rep_of, latency, setup,
                         f"{state.n_refreshes} refreshes, ~{refresh_total:.1f} s in total"
                         + (f"; {'; '.join(state.notes)}" if state.notes else ""))
+
+            if args.hindsight:
+                started = time.perf_counter()
+                router = Router(stream, constraints, seed=seed, expected_leads=stream.n_leads, fair_prices="lp")
+                setup = time.perf_counter() - started
+                rep_of, latency = run_router(stream, rows, router)
+                add("router hindsight", rep_of, latency, setup,
+                    "prices from the stream's own LP" + (f"; {'; '.join(router.state().notes)}"
+                                                         if router.state().notes else ""))
 
             rep_of, latency = run_greedy(stream, rows)
             add("greedy", rep_of, latency, 0.0, "no prices")
