@@ -423,3 +423,56 @@ def test_split_placement_spreads_value_over_reps_with_equal_scores() -> None:
 def test_split_mode_options_are_validated(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValidationError, match=message):
         Router(_sample(), fair_prices="split", **kwargs)
+
+
+# ---------------------------------------------------------------- a fair share over the period
+def _period_day(seed: int) -> tuple[fa.Problem, np.ndarray, np.ndarray]:
+    """Four reps, equal capacity, every rep scores every lead alike (placement is free)."""
+    rng = np.random.default_rng(seed)
+    value = rng.lognormal(0.0, 0.5, 200) * 100
+    score = np.repeat(value[:, None], 4, axis=1) * rng.uniform(0.99, 1.01, (200, 4))
+    sample = fa.Problem(score=score[:100], capacity=np.full(4, 60.0), value=value[:100])
+    return sample, score[100:], value[100:]
+
+
+def _route_day(sample: fa.Problem, rows: np.ndarray, values: np.ndarray, rules: list[fa.Constraint],
+               mode: str) -> Router:
+    router = Router(sample, rules, expected_leads=len(values), fair_prices=mode, seed=1)
+    for i in range(len(values)):
+        router.route(rows[i], value=float(values[i]))
+    return router
+
+
+@pytest.mark.parametrize("mode", ["feedback", "track", "split", "lp"])
+def test_period_fair_share_pulls_up_the_rep_behind_after_earlier_days(mode: str) -> None:
+    sample, rows, values = _period_day(seed=3)
+    received = np.array([0.0, 3000.0, 3000.0, 3000.0])  # rep 0 was away: it is behind by a day's share
+    today = _route_day(sample, rows, values, [fa.FairShare(0.1)], mode).state().rep_value
+    period = _route_day(sample, rows, values, [fa.FairShare(0.1, received=received)], mode).state().rep_value
+    # the period rule sends rep 0 more of today's value than today's rule does, and more than any other rep
+    assert period[0] > today[0]
+    assert period[0] == period.max()
+
+
+@pytest.mark.parametrize("mode", ["feedback", "track", "split", "lp"])
+def test_period_fair_share_with_nothing_received_routes_as_todays_rule(mode: str) -> None:
+    sample, rows, values = _period_day(seed=5)
+    plain = _route_day(sample, rows, values, [fa.FairShare(0.1)], mode)
+    zero = _route_day(sample, rows, values, [fa.FairShare(0.1, received=np.zeros(4))], mode)
+    assert plain.routed_problem().n_leads == zero.routed_problem().n_leads
+    np.testing.assert_array_equal(plain.result().rep_of, zero.result().rep_of)
+
+
+def test_period_fair_share_result_is_verified_over_the_period() -> None:
+    sample, rows, values = _period_day(seed=7)
+    received = np.array([0.0, 3000.0, 3000.0, 3000.0])
+    router = _route_day(sample, rows, values, [fa.FairShare(0.1, received=received)], "feedback")
+    result = router.result()
+    expected = fa.verify(router.routed_problem(), result.rep_of, [fa.FairShare(0.1, received=received)])
+    assert [(v.rule, v.rep) for v in result.violations] == [(v.rule, v.rep) for v in expected]
+
+
+def test_router_refuses_fair_shares_with_different_histories() -> None:
+    sample, _, _ = _period_day(seed=0)
+    with pytest.raises(ValidationError, match="same `received`"):
+        Router(sample, [fa.FairShare(0.1, received=np.zeros(4)), fa.FairShare(0.2, received=np.ones(4))])

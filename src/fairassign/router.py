@@ -49,6 +49,7 @@ from numpy.typing import ArrayLike, NDArray
 from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
 from .errors import ValidationError
 from .linear import LinearModel, build_linear_model
+from .over_time.history import period_received
 from .problem import Problem
 from .result import Result, Status
 from .rules import Rules, bind
@@ -161,12 +162,14 @@ class _Duals:
 
 
 def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.float64],
-              count: NDArray[np.float64], value: NDArray[np.float64], source: str) -> _Duals | None:
+              count: NDArray[np.float64], value: NDArray[np.float64], source: str,
+              fair_value: NDArray[np.float64] | None = None) -> _Duals | None:
     r"""Solve the LP relaxation of ``problem`` for the rest of the stream and read its row duals.
 
     ``problem`` is a slice of the stream worth ``scale`` of what is still to come; every right
     side is the room left (capacity minus ``used``, bands minus ``count``/``value``, fair
-    shares with the value routed so far as an offset) times ``scale``.
+    shares with ``fair_value`` as an offset: the value routed so far, plus what each rep received
+    earlier in the period for a period fair share; default ``value``) times ``scale``.
     """
     from scipy.optimize import linprog
 
@@ -190,12 +193,13 @@ def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.
         reps = np.flatnonzero((low_all > 0) | np.isfinite(high_all))
         lower[block] = np.maximum(low_all[reps] - so_far[reps], 0.0) * scale
         upper[block] = np.maximum(high_all[reps] - so_far[reps], 0.0) * scale
-    total_so_far = float(value.sum())
+    offset = value if fair_value is None else fair_value
+    total_so_far = float(offset.sum())
     if rules.fair:
         high = np.min([fair.high for fair in rules.fair], axis=0)
         low = np.max([fair.low for fair in rules.fair], axis=0)
-        upper[model.block("fair_high")] = (high * total_so_far - value) * scale
-        lower[model.block("fair_low")] = (low * total_so_far - value) * scale
+        upper[model.block("fair_high")] = (high * total_so_far - offset) * scale
+        lower[model.block("fair_low")] = (low * total_so_far - offset) * scale
 
     note = None
     answer = _linprog(model, lower, upper, linprog)
@@ -351,7 +355,10 @@ class Router:
         :class:`CountBand`, :class:`ValueBand`, :class:`FairShare`, and :class:`AssignAll`
         (route every lead that fits, prices then only choose the rep). :class:`Pin` and
         :class:`Forbid` name sample leads and do not apply to a stream; pass ``eligible`` to
-        :meth:`route` instead.
+        :meth:`route` instead. A :class:`FairShare` with ``received`` (value each rep received
+        earlier in the period) is held over the period: every fair-share controller, and the
+        LP's fair-share rows, count :math:`V_r + P_r` against :math:`V + P`, so a rep behind
+        after earlier days is pulled up today (:meth:`result` verifies the period rule).
     seed : int
         Seeds the tie-breaking jitter (below ``1e-9`` of the typical score), so reps with
         equal adjusted scores do not always lose to the lowest index; same seed, same routes.
@@ -450,6 +457,7 @@ class Router:
                     f"constraints must hold AssignAll, CountBand, ValueBand or FairShare rules, got {constraint!r}"
                 )
         self.constraints: tuple[Constraint, ...] = given
+        received = period_received(given)  # a period fair share: value each rep received earlier
         self.n_reps: int = n_reps
         self.rep_ids: NDArray[Any] = sample_problem.rep_ids
         self.capacity: NDArray[np.float64] = stream_capacity
@@ -522,6 +530,12 @@ class Router:
         self._used = np.zeros(n_reps)
         self._count = np.zeros(n_reps)
         self._value = np.zeros(n_reps)
+        # the fair-share controllers read V_r + P_r and V + P: P_r, what rep r received earlier in
+        # the period under a period FairShare (``received``), else 0; V_r, V today's value
+        self._prior = np.zeros(n_reps) if received is None else np.array(received, dtype=np.float64)
+        self._prior_total = float(self._prior.sum())
+        self._fair_value = self._prior.copy()
+        self._fair_total = self._prior_total
         tolerance = _ROOM_RTOL * np.maximum(np.where(np.isfinite(stream_capacity), stream_capacity, 1.0), 1.0)
         self._room_effort = stream_capacity + tolerance
         self._room_count = np.asarray(self._rules.count_upper, dtype=np.float64) + 1e-9
@@ -543,7 +557,7 @@ class Router:
 
         scale = n_sample / self.expected_leads
         duals = _lp_duals(self._sample, self._lp_rules, scale=scale, used=self._used, count=self._count,
-                          value=self._value, source="sample") if n_sample else None
+                          value=self._value, source="sample", fair_value=self._fair_value) if n_sample else None
         if duals is None:
             self._notes.append("sample LP not solved; routing on raw scores" if n_sample else
                                "empty sample; routing on raw scores")
@@ -568,7 +582,8 @@ class Router:
                                        (self._price_effort, self._price_value, self._price_const))
         self._projected_value = projected_value
         if self._feedback:
-            target = self._share * projected_value if math.isfinite(projected_value) else np.zeros(self.n_reps)
+            target = (self._share * (projected_value + self._prior_total) if math.isfinite(projected_value)
+                      else np.zeros(self.n_reps))
             with np.errstate(divide="ignore"):
                 self._feedback_scale = np.where(target > 0, self._fair_gain / np.where(target > 0, target, 1.0),
                                                 self._fair_gain * 1e6)
@@ -620,7 +635,7 @@ class Router:
     def _update_value_room(self) -> None:
         room = self._value_upper - self._value
         if self._fair_guard and math.isfinite(self._projected_value):
-            room = np.minimum(room, self._fair_high * self._projected_value - self._value)
+            room = np.minimum(room, self._fair_high * (self._projected_value + self._prior_total) - self._fair_value)
         self._room_value = room + _ROOM_RTOL * np.maximum(np.abs(np.where(np.isfinite(room), room, 0.0)), 1.0)
 
     @property
@@ -667,7 +682,7 @@ class Router:
         rules = bind(window, self._lp_constraints if self._fair_in_lp else
                      tuple(c for c in self._lp_constraints if not isinstance(c, FairShare)))
         duals = _lp_duals(window, rules, scale=scale, used=self._used, count=self._count, value=self._value,
-                          source="refresh")
+                          source="refresh", fair_value=self._fair_value)
         self._n_refreshes += 1
         if duals is None:
             self._notes.append(f"refresh at lead {stop}: LP not solved, prices kept")
@@ -730,6 +745,8 @@ class Router:
             self._value[rep] += value
             self._room_value[rep] -= value
             self._total_value += value
+            self._fair_value[rep] += value
+            self._fair_total += value
             self._total_effort += effort
             if self._finite_capacity[rep]:
                 self._total_effort_finite += effort
@@ -767,8 +784,9 @@ class Router:
             buffer += scratch
         if self._feedback:
             # v * gain * (V_r - share_r V_now) / (share_r V_hat): a rep ahead of its share pays
-            np.multiply(self._share, -self._total_value, out=scratch)
-            scratch += self._value
+            # (V_r + P_r and V_now + P over a period)
+            np.multiply(self._share, -self._fair_total, out=scratch)
+            scratch += self._fair_value
             scratch *= self._feedback_scale
             scratch *= value
             buffer += scratch
@@ -868,12 +886,12 @@ class Router:
         np.less_equal(self._room_effort, scratch, out=binds)
         np.multiply(self._share, float(future.sum()), out=future)
         np.minimum(future, self._room_effort, out=future)
-        projected = self._total_value + unit * float(future.sum())
+        projected = self._fair_total + unit * float(future.sum())
         if not projected > 0.0:
             return False
         # d_r = (V_r + u F_r) / (w_r V_hat) - 1
         np.multiply(future, unit, out=scratch)
-        scratch += self._value
+        scratch += self._fair_value
         scratch *= self._inv_share
         scratch *= 1.0 / projected
         scratch -= 1.0
@@ -908,36 +926,51 @@ class Router:
         unit routed so far (the LP's until a tenth of the expected effort is routed),
         :math:`\hat V = V_{now} + \bar u \sum_r F_r` the projected total,
         :math:`T_r = w_r \hat V` the target and :math:`d_r = (V_r + \bar u F_r) / T_r - 1` the
-        projected relative deviation. With :math:`\delta = v_i - e_i \bar u` (how much more the
-        lead is worth than the capacity it takes, at the average rate) the cost is
+        projected relative deviation (over a period, :math:`V_r + P_r` and :math:`\hat V + P`).
+        Taking the lead changes r's projected value by
 
-        .. math:: \kappa \left( d_r \, \delta + \frac{\delta^2}{2 T_r} \right),
+        .. math:: \delta_r = v_i + \bar u \left(\min(\text{room}_r - e_i, \rho_r n_{left}) - F_r\right):
+
+        :math:`v_i - e_i \bar u` where the room binds (the lead takes the place of a later one),
+        :math:`v_i` where it does not (it adds to what r will receive anyway). The cost is
+
+        .. math:: \kappa \left( d_r \, \delta_r + \frac{\delta_r^2}{2 T_r} \right),
 
         the change of :math:`\tfrac{\kappa}{2} \sum_r T_r d_r^2` when r takes the lead: a rep
-        heading above its share pays for valuable leads, one heading below pays for cheap leads
-        (which would use up its room), and a lead large against a rep's target is dear for it.
+        heading above its share pays for valuable leads, one heading below and short of room pays
+        for cheap leads (which would use up its room), and a lead large against a rep's target is
+        dear for it.
         """
-        future, scratch = self._future, self._scratch
-        unit, _ = self._expected_future()
-        projected = self._total_value + unit * float(future.sum())
+        future, scratch, delta = self._future, self._scratch, self._delta
+        unit, left = self._expected_future()
+        projected = self._fair_total + unit * float(future.sum())
         if not projected > 0.0:
             return False
         if self._track_guard:
             # hard upper side against the projected total: V_r + v <= h_r V_hat
             np.multiply(self._fair_high, projected, out=self._guard)
-            self._guard -= self._value
+            self._guard -= self._fair_value
             np.less(self._guard, value, out=self._guard_mask)
-        gain, step = self._fair_gain, value - effort * unit
-        # (V_r + u F_r) / (w_r V_hat) = 1 + d_r
+        # delta_r = v + u (min(room_r - e, rho_r n_left) - F_r)
+        np.multiply(self._rate, float(left), out=delta)
+        np.minimum(delta, self._room_effort - effort, out=delta)
+        delta -= future
+        delta *= unit
+        delta += value
+        # d_r = (V_r + u F_r) / (w_r V_hat) - 1
         np.multiply(future, unit, out=scratch)
-        scratch += self._value
+        scratch += self._fair_value
         scratch *= self._inv_share
-        # kappa (d_r step + step^2 / (2 w_r V_hat)): the change of kappa/2 sum_r w_r V_hat d_r^2 when r
-        # takes the lead; the second term makes a lead large against a rep's target dear for that rep
-        np.multiply(scratch, gain * step / projected, out=out)
-        out -= gain * step
-        np.multiply(self._inv_share, gain * step * step / (2.0 * projected), out=scratch)
+        scratch *= 1.0 / projected
+        scratch -= 1.0
+        gain = self._fair_gain
+        np.multiply(scratch, delta, out=out)
+        # + delta_r^2 / (2 w_r V_hat): a lead large against a rep's target is dear for that rep
+        np.multiply(delta, delta, out=scratch)
+        scratch *= self._inv_share
+        scratch *= 1.0 / (2.0 * projected)
         out += scratch
+        out *= gain
         return True
 
     def _fallback_dense(self, score_row: NDArray[np.float64], closed: NDArray[np.bool_]) -> int:
@@ -983,7 +1016,7 @@ class Router:
             adjusted -= value * self._price_value[reps]
         if self._feedback:
             adjusted -= value * self._feedback_scale[reps] * (
-                self._value[reps] - self._share[reps] * self._total_value)
+                self._fair_value[reps] - self._share[reps] * self._fair_total)
         charge = None
         if self._track and self._tracking(self._fair, value, effort):
             charge = self._fair[reps]
