@@ -24,6 +24,15 @@ Methods, all on the same stream:
   No router can know these prices; the row shows what per-lead price routing can do at best, and
   so whether a miss comes from the prices or from routing one lead at a time.
 
+With ``--period DAYS`` the run covers a period instead of a day: one batch of ``DAYS`` days plus the
+sample, shuffled, one stream per day with the day's capacity. Every router holds the fair share over
+the period (``FairShare(t, received=value each rep received on the earlier days)``; a new ``Router`` each
+morning, the sample's prices). Per router and day: the period's score so far against the sum of the
+days' capacity-only optima (``x bound``: no fair assignment can beat it), and the largest fair-share
+deviation of the period so far, with the number of reps outside ``+-t``. ``--period-offline`` adds the
+offline answer over the period (:func:`fairassign.over_time.solve_with_history` each day, with what it
+gave earlier; slow: one fair solve per day).
+
 Reported per method: total score and its ratio to offline, leads assigned, the largest fair-share
 deviation (``max |V_r - share_r V| / (share_r V)``; FairShare(t) holds when it is <= t), rules broken
 (``fa.verify``: fair-share rows; capacity is always checked), and per-lead latency of each
@@ -36,6 +45,7 @@ Run::
     python benchmarks/online.py --seeds 3 --refresh 1000
     python benchmarks/online.py --slack 0.8 --routers feedback:2 track:2 track:10 track:40
     python benchmarks/online.py --slack 0.8 --hindsight   # adds the hindsight-prices row
+    python benchmarks/online.py --period 20 --routers track:2 track:3   # fairness over a 20-day period
 
 It prints a table and writes ``benchmarks/results/online-<mode>.csv``.
 """
@@ -48,6 +58,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -83,19 +94,8 @@ class Row:
 def split_day(n_sample: int, n_stream: int, n_reps: int, *, seed: int, slack: float,
               tier_effort: bool) -> tuple[fa.Problem, fa.Problem]:
     """A day's batch shuffled into a sample and a stream with the same reps and the stream's capacity."""
-    total = n_sample + n_stream
-    batch = make_batch(total, n_reps, seed=seed, capacity_slack=slack, tier_effort=tier_effort)
-    day = batch.problem
-    order = np.random.default_rng(seed + 7).permutation(total)
-    capacity = np.maximum(1.0, np.floor(day.capacity * n_stream / total))
-    score = sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)
-    effort = day.lead_effort if day.lead_effort is not None else np.ones(total)
-
-    def part(leads: np.ndarray) -> fa.Problem:
-        return fa.Problem(score=score[leads], capacity=capacity, effort=effort[leads], value=day.value[leads],
-                          rep_ids=day.rep_ids)
-
-    return part(order[:n_sample]), part(order[n_sample:])
+    sample, (stream,) = split_period(1, n_sample, n_stream, n_reps, seed=seed, slack=slack, tier_effort=tier_effort)
+    return sample, stream
 
 
 def dense_rows(problem: fa.Problem) -> np.ndarray:
@@ -149,6 +149,115 @@ def run_greedy(stream: fa.Problem, rows: np.ndarray) -> tuple[np.ndarray, np.nda
     return rep_of, latency
 
 
+def write_csv(rows: list[Row] | list[PeriodRow], name: str) -> None:
+    """The rows as ``benchmarks/results/online-<name>.csv``."""
+    out = HERE / "results" / f"online-{name}.csv"
+    out.parent.mkdir(exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(asdict(rows[0])))
+        writer.writeheader()
+        writer.writerows(asdict(row) for row in rows)
+    print(f"\nwrote {out.relative_to(HERE.parent)}")
+
+
+def parse_variants(specs: list[str]) -> list[tuple[str, dict[str, Any]]]:
+    """``MODE:GAIN[:guard][:fill=G]`` specs as (spec, Router keyword arguments)."""
+    variants = []
+    for spec in specs:
+        fair_prices, gain, *rest = spec.split(":") + ["2" if spec.split(":")[0] != "split" else "50"][
+            : 2 - len(spec.split(":"))]
+        options: dict[str, Any] = dict(fair_prices=fair_prices, fair_gain=float(gain), fair_guard="guard" in rest)
+        for part in rest:
+            if part.startswith("fill="):
+                options["fill_gain"] = float(part.removeprefix("fill="))
+        variants.append((spec, options))
+    return variants
+
+
+@dataclass(frozen=True)
+class PeriodRow:
+    method: str
+    day: int
+    objective: float
+    bound_ratio: float
+    assigned: int
+    period_max_dev: float
+    reps_outside: int
+    day_max_dev: float
+    median_us: float
+    p99_us: float
+    note: str
+
+
+def split_period(days: int, n_sample: int, per_day: int, n_reps: int, *, seed: int, slack: float,
+                 tier_effort: bool = False) -> tuple[fa.Problem, list[fa.Problem]]:
+    """A sample and ``days`` streams from one shuffled batch: the same reps, each day's capacity."""
+    total = n_sample + days * per_day
+    batch = make_batch(total, n_reps, seed=seed, capacity_slack=slack, tier_effort=tier_effort)
+    day = batch.problem
+    order = np.random.default_rng(seed + 7).permutation(total)
+    capacity = np.maximum(1.0, np.floor(day.capacity * per_day / total))
+    score = sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)
+    effort = day.lead_effort if day.lead_effort is not None else np.ones(total)
+
+    def part(leads: np.ndarray) -> fa.Problem:
+        return fa.Problem(score=score[leads], capacity=capacity, effort=effort[leads], value=day.value[leads],
+                          rep_ids=day.rep_ids)
+
+    streams = [part(order[n_sample + d * per_day: n_sample + (d + 1) * per_day]) for d in range(days)]
+    return part(order[:n_sample]), streams
+
+
+def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any]]], name: str) -> int:
+    """Route ``args.period`` days with every fair share held over the period; print and write a CSV."""
+    from fairassign.over_time import solve_with_history
+
+    slack = args.slack[0]
+    sample, streams = split_period(args.period, args.sample, args.leads, args.reps, seed=0, slack=slack)
+    bounds = [fa.solve(stream, objective="score").objective for stream in streams]
+    share = sample.capacity / sample.capacity.sum()  # FairShare's default weights
+    rows_out: list[PeriodRow] = []
+    print(f"{args.period} days x {args.leads} leads x {args.reps} reps, slack {slack:g}, FairShare({args.tolerance:g}) "
+          f"over the period; x bound: score over the sum of the days' capacity-only optima")
+    print(f"{'method':<18} {'day':>4} {'period score':>14} {'x bound':>8} {'max dev':>8} {'outside':>8} "
+          f"{'day dev':>8} {'med us':>7} {'p99 us':>7}")
+    methods: list[tuple[str, dict[str, Any] | None]] = [(spec, options) for spec, options in variants]
+    if args.period_offline:
+        methods.append(("offline", None))
+    for spec, options in methods:
+        received = np.zeros(sample.n_reps)
+        total = bound = 0.0
+        for day, stream in enumerate(streams):
+            rule = fa.FairShare(args.tolerance, received=received.copy())
+            if options is None:
+                result = solve_with_history(stream, [fa.FairShare(args.tolerance)], received, objective="score",
+                                            time_limit=args.time_limit, seed=day)
+                rep_of, micro, note = result.rep_of, None, f"{result.status.name} {result.solver}"
+            else:
+                router = Router(sample, [rule], seed=day, expected_leads=stream.n_leads,
+                                refresh_every=args.refresh or None, window=args.window, **options)
+                rep_of, latency = run_router(stream, dense_rows(stream), router)
+                micro, note = latency / 1e3, f"{router.state().n_refreshes} refreshes"
+            taken = rep_of >= 0
+            today = np.bincount(rep_of[taken], weights=stream.value[taken], minlength=stream.n_reps)
+            received = received + today
+            total += stream.total_score(rep_of)
+            bound += bounds[day]
+            with np.errstate(divide="ignore", invalid="ignore"):  # nothing assigned yet: NaN, printed as such
+                deviation = np.abs(received / (share * received.sum()) - 1)
+                day_deviation = float(np.max(np.abs(today / (share * today.sum()) - 1)))
+            row = PeriodRow(spec, day, total, total / bound, int(taken.sum()), float(deviation.max()),
+                            int((deviation > args.tolerance + 1e-9).sum()), day_deviation,
+                            float(np.median(micro)) if micro is not None else float("nan"),
+                            float(np.percentile(micro, 99)) if micro is not None else float("nan"), note)
+            rows_out.append(row)
+            print(f"{row.method:<18} {row.day:>4} {row.objective:>14,.0f} {row.bound_ratio:>8.2%} "
+                  f"{row.period_max_dev:>8.3f} {row.reps_outside:>8} {row.day_max_dev:>8.3f} {row.median_us:>7.1f} "
+                  f"{row.p99_us:>7.1f}  {row.note}", flush=True)
+    write_csv(rows_out, name)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2k x 50 smoke run")
@@ -168,25 +277,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tier-effort", action="store_true", help="effort by tier (A=3, B=2, C=1)")
     parser.add_argument("--hindsight", action="store_true",
                         help="add a router with prices from the stream's own LP (a limit no router reaches)")
+    parser.add_argument("--period", type=int, default=0, metavar="DAYS",
+                        help="route DAYS days with the fair share held over the period (see the module docstring)")
+    parser.add_argument("--period-offline", action="store_true",
+                        help="with --period: also the offline solve of each day with the period's history")
     args = parser.parse_args(argv)
     if args.quick:
         args.leads, args.reps, args.sample, args.window = 2_000, 50, 500, 500
         args.refresh = min(args.refresh, 1_000)
     mode = "quick" if args.quick else "full"
+    if args.period:
+        return run_period(args, parse_variants(args.routers), f"period-{mode}")
 
     results: list[Row] = []
     header = (f"{'instance':<24} {'seed':>4} {'method':<26} {'objective':>14} {'x offline':>9} {'x bound':>8} "
               f"{'assigned':>11} {'max dev':>8} {'fair viol':>9} {'cap viol':>8} {'med us':>7} {'p99 us':>7} "
               f"{'max us':>9} {'setup s':>8}  note")
-    variants = []
-    for spec in args.routers:
-        fair_prices, gain, *rest = spec.split(":") + ["2" if spec.split(":")[0] != "split" else "50"][
-            : 2 - len(spec.split(":"))]
-        options: dict[str, object] = dict(fair_prices=fair_prices, fair_gain=float(gain), fair_guard="guard" in rest)
-        for part in rest:
-            if part.startswith("fill="):
-                options["fill_gain"] = float(part.removeprefix("fill="))
-        variants.append((spec, options))
+    variants = parse_variants(args.routers)
     print(header)
     print("-" * len(header))
     for slack in args.slack:
@@ -260,13 +367,7 @@ def main(argv: list[str] | None = None) -> int:
             rep_of, latency = run_greedy(stream, rows)
             add("greedy", rep_of, latency, 0.0, "no prices")
 
-    out = HERE / "results" / f"online-{mode}.csv"
-    out.parent.mkdir(exist_ok=True)
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(asdict(results[0])))
-        writer.writeheader()
-        writer.writerows(asdict(row) for row in results)
-    print(f"\nwrote {out.relative_to(HERE.parent)}")
+    write_csv(results, mode)
     return 0
 
 
