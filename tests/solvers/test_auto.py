@@ -209,7 +209,7 @@ def test_an_unproven_gap_answer_gets_the_deferred_local_search(monkeypatch: pyte
     real_run = auto._run
 
     def run(name: str, *args: object) -> fa.solvers.base.SolverOutput:
-        if name == "cpsat":  # an exact stage that ended unproven with the plain rounding
+        if name in ("cpsat", "mip"):  # exact stages that ended unproven with the plain rounding
             return real_run("lp-round", *args[:3], False)  # type: ignore[arg-type]
         return real_run(name, *args)  # type: ignore[arg-type]
 
@@ -221,6 +221,30 @@ def test_an_unproven_gap_answer_gets_the_deferred_local_search(monkeypatch: pyte
     assert result.objective >= plain.objective - 1e-9  # lp-round with its search, at least
     again = fa.solve(problem, constraints)
     np.testing.assert_array_equal(result.rep_of, again.rep_of)
+
+
+def test_a_tiny_gap_batch_cpsat_left_unproven_goes_on_to_the_mip(monkeypatch: pytest.MonkeyPatch):
+    problem, constraints = _gap_batch("d", 40, 5, seed=2)
+    assert problem.n_pairs <= auto.TINY_PAIRS
+    started: list[tuple[str, float | None]] = []
+    real_run = auto._run
+
+    def run(name: str, *args: object) -> fa.solvers.base.SolverOutput:
+        started.append((name, args[2].time_limit))  # type: ignore[attr-defined]
+        if name == "cpsat":  # CP-SAT ended its share unproven, with the plain rounding
+            return real_run("lp-round", *args[:3], False)  # type: ignore[arg-type]
+        return real_run(name, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auto, "_run", run)
+    result = fa.solve(problem, constraints, time_limit=40)
+    assert [name for name, _ in started] == ["lp-round", "cpsat", "mip"]
+    assert started[1][1] == pytest.approx(auto.GAP_CPSAT_SHARE * 40, abs=1.0)  # its share of the budget
+    assert started[2][1] is not None and started[2][1] > started[1][1]  # the MIP gets the rest
+    assert "mip for" in result.reason and "from the best so far" in result.reason
+    assert result.violations == () and result.status.has_solution
+    exact = fa.solve(problem, constraints, solver="mip", time_limit=40)
+    if result.status is fa.Status.OPTIMAL and exact.status is fa.Status.OPTIMAL:
+        assert result.objective == pytest.approx(exact.objective)
 
 
 def test_per_pair_effort_under_a_fair_share_keeps_the_old_plan():
