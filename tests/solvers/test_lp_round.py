@@ -171,3 +171,34 @@ def test_a_restricted_lp_without_room_is_not_taken_for_infeasibility():
     result = fa.solve(problem, [fa.AssignAll()], solver="lp-round")
     assert result.status.has_solution, result.diagnosis
     assert result.n_assigned == n_leads and result.violations == ()
+
+
+# ---------------------------------------------------------------- rounding inside the fair bands
+def test_inside_fair_bands_cuts_the_tolerance_only_where_the_total_is_free() -> None:
+    from fairassign.solvers.lp_round import FAIR_MARGIN, _inside_fair_bands
+
+    problem = fa.Problem(score=[[3.0, 1.0], [2.0, 2.0], [1.0, 3.0]], capacity=[2, 2], value=[1.0, 2.0, 3.0])
+    inner = _inside_fair_bands(bind(problem, [fa.FairShare(0.2), fa.FairShare(0.4, weight=[1.0, 3.0])]))
+    assert inner is not None
+    assert [fair.tolerance for fair in inner.fair] == pytest.approx([0.2 * (1 - FAIR_MARGIN), 0.4 * (1 - FAIR_MARGIN)])
+    np.testing.assert_array_equal(inner.fair[1].share, [0.25, 0.75])
+    assert _inside_fair_bands(bind(problem, [fa.FairShare(0.2), fa.AssignAll()])) is None  # V is fixed
+    assert _inside_fair_bands(bind(problem, [fa.FairShare(0.0)])) is None
+    assert _inside_fair_bands(bind(problem, [fa.CountBand(upper=2)])) is None
+
+
+def test_tiered_day_with_a_fair_share_is_rounded_inside_its_bands() -> None:
+    # one day of a tiered team: rounding the rule's own LP left reps a hair below their bands and
+    # the repair ended with the empty assignment (0 of 5.64M) at a 60 s limit
+    from fairassign.datasets import make_batch
+
+    day = make_batch(20_500, 50, seed=0, capacity_slack=0.8).problem
+    leads = np.random.default_rng(7).permutation(20_500)[500:2_500]
+    score = sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)[leads]
+    problem = fa.Problem(score=score, capacity=np.maximum(1.0, np.floor(day.capacity * 2_000 / 20_500)),
+                         value=day.value[leads])
+    rule = fa.FairShare(0.10)
+    result = fa.solve(problem, [rule], objective="score", solver="lp-round", seed=0)
+    assert result.status is fa.Status.FEASIBLE
+    assert fa.verify(problem, result.rep_of, [rule]) == []
+    assert result.bound is not None and result.objective >= 0.97 * result.bound
