@@ -400,3 +400,25 @@ def test_solving_prints_nothing() -> None:
     assert finished.returncode == 0, finished.stderr
     assert finished.stdout == ""
     assert finished.stderr == ""
+
+
+@pytest.mark.parametrize("time_limit", [None, 5.0])
+def test_root_reduced_cost_heuristic_is_off_only_under_a_time_limit(monkeypatch: pytest.MonkeyPatch,
+                                                                     time_limit: float | None) -> None:
+    # HiGHS 1.16 runs that heuristic's sub-MIP past the time limit (see _highs_phase)
+    import fairassign.solvers.mip as mip
+
+    seen: list[dict[str, Any]] = []
+    real = mip._highs_solver_class()
+
+    class Recording(real):  # type: ignore[misc, valid-type]
+        def __init__(self, options: dict[str, Any], warm_start: bool, deadline: float | None) -> None:
+            seen.append(dict(options))
+            super().__init__(options, warm_start, deadline)
+
+    monkeypatch.setattr(mip, "_highs_solver_class", lambda: Recording)
+    problem = fa.Problem(score=[[3.0, 1.0], [2.0, 2.0], [1.0, 3.0]], capacity=[2, 2], value=[1.0, 2.0, 3.0])
+    result = fa.solve(problem, [fa.FairShare(0.5)], solver="mip", time_limit=time_limit)
+    assert result.status is fa.Status.OPTIMAL
+    assert seen and all(options.get("mip_heuristic_run_root_reduced_cost", True) is (time_limit is None)
+                        for options in seen)
