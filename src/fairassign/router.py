@@ -531,11 +531,10 @@ class Router:
         self._count = np.zeros(n_reps)
         self._value = np.zeros(n_reps)
         # the fair-share controllers read V_r + P_r and V + P: P_r, what rep r received earlier in
-        # the period under a period FairShare (``received``), else 0; V_r, V today's value
-        self._prior = np.zeros(n_reps) if received is None else np.array(received, dtype=np.float64)
-        self._prior_total = float(self._prior.sum())
-        self._fair_value = self._prior.copy()
-        self._fair_total = self._prior_total
+        # the period under a period FairShare (``received``), else 0; V_r, V today's value.
+        # V_r + P_r is kept per rep (the hot path reads it whole); V + P is _fair_total()
+        self._fair_value = np.zeros(n_reps) if received is None else np.array(received, dtype=np.float64)
+        self._prior_total = float(self._fair_value.sum())
         tolerance = _ROOM_RTOL * np.maximum(np.where(np.isfinite(stream_capacity), stream_capacity, 1.0), 1.0)
         self._room_effort = stream_capacity + tolerance
         self._room_count = np.asarray(self._rules.count_upper, dtype=np.float64) + 1e-9
@@ -637,6 +636,10 @@ class Router:
         if self._fair_guard and math.isfinite(self._projected_value):
             room = np.minimum(room, self._fair_high * (self._projected_value + self._prior_total) - self._fair_value)
         self._room_value = room + _ROOM_RTOL * np.maximum(np.abs(np.where(np.isfinite(room), room, 0.0)), 1.0)
+
+    def _fair_total(self) -> float:
+        """V + P: the value routed today plus what every rep received earlier in the period."""
+        return self._total_value + self._prior_total
 
     @property
     def prices(self) -> RouterPrices:
@@ -746,7 +749,6 @@ class Router:
             self._room_value[rep] -= value
             self._total_value += value
             self._fair_value[rep] += value
-            self._fair_total += value
             self._total_effort += effort
             if self._finite_capacity[rep]:
                 self._total_effort_finite += effort
@@ -785,7 +787,7 @@ class Router:
         if self._feedback:
             # v * gain * (V_r - share_r V_now) / (share_r V_hat): a rep ahead of its share pays
             # (V_r + P_r and V_now + P over a period)
-            np.multiply(self._share, -self._fair_total, out=scratch)
+            np.multiply(self._share, -self._fair_total(), out=scratch)
             scratch += self._fair_value
             scratch *= self._feedback_scale
             scratch *= value
@@ -886,7 +888,7 @@ class Router:
         np.less_equal(self._room_effort, scratch, out=binds)
         np.multiply(self._share, float(future.sum()), out=future)
         np.minimum(future, self._room_effort, out=future)
-        projected = self._fair_total + unit * float(future.sum())
+        projected = self._fair_total() + unit * float(future.sum())
         if not projected > 0.0:
             return False
         # d_r = (V_r + u F_r) / (w_r V_hat) - 1
@@ -943,7 +945,7 @@ class Router:
         """
         future, scratch, delta = self._future, self._scratch, self._delta
         unit, left = self._expected_future()
-        projected = self._fair_total + unit * float(future.sum())
+        projected = self._fair_total() + unit * float(future.sum())
         if not projected > 0.0:
             return False
         if self._track_guard:
@@ -1016,7 +1018,7 @@ class Router:
             adjusted -= value * self._price_value[reps]
         if self._feedback:
             adjusted -= value * self._feedback_scale[reps] * (
-                self._fair_value[reps] - self._share[reps] * self._fair_total)
+                self._fair_value[reps] - self._share[reps] * self._fair_total())
         charge = None
         if self._track and self._tracking(self._fair, value, effort):
             charge = self._fair[reps]
