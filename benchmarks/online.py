@@ -30,8 +30,8 @@ the period (``FairShare(t, received=value each rep received on the earlier days)
 morning, the sample's prices). Per router and day: the period's score so far against the sum of the
 days' capacity-only optima (``x bound``: no fair assignment can beat it), and the largest fair-share
 deviation of the period so far, with the number of reps outside ``+-t``. ``--period-offline`` adds the
-offline answer over the period (:func:`fairassign.over_time.solve_with_history` each day, with what it
-gave earlier; slow: one fair solve per day).
+offline answer over the period (``fa.solve`` each day with the period rule and what it gave earlier;
+slow: one fair solve per day).
 
 Reported per method: total score and its ratio to offline, leads assigned, the largest fair-share
 deviation (``max |V_r - share_r V| / (share_r V)``; FairShare(t) holds when it is <= t), rules broken
@@ -67,6 +67,7 @@ import fairassign as fa
 from fairassign.datasets import make_batch
 from fairassign.metrics import metrics
 from fairassign.router import Router
+from fairassign.rules import bind
 
 HERE = Path(__file__).resolve().parent
 
@@ -210,12 +211,10 @@ def split_period(days: int, n_sample: int, per_day: int, n_reps: int, *, seed: i
 
 def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any]]], name: str) -> int:
     """Route ``args.period`` days with every fair share held over the period; print and write a CSV."""
-    from fairassign.over_time import solve_with_history
-
     slack = args.slack[0]
     sample, streams = split_period(args.period, args.sample, args.leads, args.reps, seed=0, slack=slack)
     bounds = [fa.solve(stream, objective="score").objective for stream in streams]
-    share = sample.capacity / sample.capacity.sum()  # FairShare's default weights
+    share = bind(sample, [fa.FairShare(args.tolerance)]).fair[0].share  # the rule's own (default) weights
     rows_out: list[PeriodRow] = []
     print(f"{args.period} days x {args.leads} leads x {args.reps} reps, slack {slack:g}, FairShare({args.tolerance:g}) "
           f"over the period; x bound: score over the sum of the days' capacity-only optima")
@@ -229,9 +228,8 @@ def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any
         total = bound = 0.0
         for day, stream in enumerate(streams):
             rule = fa.FairShare(args.tolerance, received=received.copy())
-            if options is None:
-                result = solve_with_history(stream, [fa.FairShare(args.tolerance)], received, objective="score",
-                                            time_limit=args.time_limit, seed=day)
+            if options is None:  # fa.solve holds a period rule exactly (over_time.history's reduction)
+                result = fa.solve(stream, [rule], objective="score", time_limit=args.time_limit, seed=day)
                 rep_of, micro, note = result.rep_of, None, f"{result.status.name} {result.solver}"
             else:
                 router = Router(sample, [rule], seed=day, expected_leads=stream.n_leads,
