@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import fairassign as fa
 from fairassign.errors import ValidationError
 from fairassign.metrics import metrics
-from fairassign.router import Router
+from fairassign.router import Router, RouterState
 
 
 def _sample(n_leads: int = 40, n_reps: int = 5, seed: int = 0, capacity: float = 10.0) -> fa.Problem:
@@ -145,6 +145,20 @@ price_arrays = st.lists(
 )
 
 
+def _route_hostile_stream(router: Router, rng: np.random.Generator, capacity: np.ndarray) -> RouterState:
+    """25 leads of 4 reps with NaN, -inf and 1e300 scores, zero and large efforts, random eligibility:
+    every route goes to an eligible rep with a finite score, and no rep ends over capacity."""
+    for _ in range(25):
+        row = rng.choice([rng.uniform(-5, 5), np.nan, -np.inf, 1e300], size=4, p=[0.7, 0.1, 0.1, 0.1])
+        eligible = rng.random(4) < 0.8
+        rep = router.route(row, value=float(rng.uniform(0, 1e6)), effort=float(rng.choice([0.0, 0.5, 1.0, 3.0])),
+                           eligible=eligible)
+        assert rep == -1 or (eligible[rep] and np.isfinite(row[rep]))
+    state = router.state()
+    assert np.all(state.rep_effort <= capacity + 1e-9)
+    return state
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(effort_price=price_arrays, count_price=price_arrays, value_price=price_arrays,
        seed=st.integers(0, 2**16), assign_all=st.booleans())
@@ -155,14 +169,7 @@ def test_capacity_holds_whatever_the_prices(effort_price: list[float], count_pri
     constraints = [fa.AssignAll()] if assign_all else []
     router = Router(sample, constraints, expected_leads=6, seed=seed, fair_guard=False)
     router.set_prices(effort=effort_price, count=count_price, value=value_price)
-    for _ in range(25):
-        row = rng.choice([rng.uniform(-5, 5), np.nan, -np.inf, 1e300], size=4, p=[0.7, 0.1, 0.1, 0.1])
-        eligible = rng.random(4) < 0.8
-        rep = router.route(row, value=float(rng.uniform(0, 1e6)), effort=float(rng.choice([0.0, 0.5, 1.0, 3.0])),
-                           eligible=eligible)
-        assert rep == -1 or (eligible[rep] and np.isfinite(row[rep]))
-    state = router.state()
-    assert np.all(state.rep_effort <= sample.capacity + 1e-9)
+    _route_hostile_stream(router, rng, sample.capacity)
     assert [v for v in router.result().violations if v.rule in ("capacity", "eligibility")] == []
 
 
@@ -334,14 +341,7 @@ def test_split_mode_keeps_capacity_whatever_the_prices_and_thresholds(
     router = Router(sample, constraints, expected_leads=25, seed=seed, fair_prices="split", fair_gain=fair_gain,
                     fill_gain=fill_gain, place_within=place_within, refresh_every=10, window=6)
     router.set_prices(effort=effort_price, count=count_price)
-    for _ in range(25):
-        row = rng.choice([rng.uniform(-5, 5), np.nan, -np.inf, 1e300], size=4, p=[0.7, 0.1, 0.1, 0.1])
-        eligible = rng.random(4) < 0.8
-        rep = router.route(row, value=float(rng.uniform(0, 1e6)), effort=float(rng.choice([0.0, 0.5, 1.0, 3.0])),
-                           eligible=eligible)
-        assert rep == -1 or (eligible[rep] and np.isfinite(row[rep]))
-    state = router.state()
-    assert np.all(state.rep_effort <= sample.capacity + 1e-9)
+    state = _route_hostile_stream(router, rng, sample.capacity)
     assert np.all(state.rep_count <= 3)
     # AssignAll cannot be promised online (a lead may find every rep full); the hard rules hold
     assert [v for v in router.result().violations if v.rule not in ("FairShare", "AssignAll")] == []
