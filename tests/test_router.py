@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -73,16 +75,22 @@ def test_only_eligible_reps() -> None:
         assert rep == -1 or np.isfinite(row[rep])
 
 
-def test_sparse_form_equals_dense_form() -> None:
+def _dense_and_sparse(rule: fa.FairShare, **options: Any) -> tuple[Router, Router]:
+    """Two routers built alike route the same 60 leads, one as dense rows, one as (reps, scores):
+    every lead must go to the same rep."""
     sample = _sample()
-    dense_router = Router(sample, [fa.FairShare(0.2)], expected_leads=60, seed=4)
-    sparse_router = Router(sample, [fa.FairShare(0.2)], expected_leads=60, seed=4)
+    dense_router, sparse_router = (Router(sample, [rule], expected_leads=60, seed=4, **options) for _ in range(2))
     rows, values, efforts = _stream(60, 5, seed=5)
     for i in range(60):
         reps = np.flatnonzero(np.isfinite(rows[i]))
         a = dense_router.route(rows[i], value=values[i], effort=efforts[i])
         b = sparse_router.route((reps, rows[i][reps]), value=values[i], effort=efforts[i])
         assert a == b
+    return dense_router, sparse_router
+
+
+def test_sparse_form_equals_dense_form() -> None:
+    dense_router, sparse_router = _dense_and_sparse(fa.FairShare(0.2))
     assert dense_router.result().rep_of.tolist() == sparse_router.result().rep_of.tolist()
 
 
@@ -312,16 +320,8 @@ def test_tracking_mode_keeps_every_hard_rule(seed: int, guard: bool, gain: float
 
 
 def test_tracking_sparse_form_equals_dense_form() -> None:
-    sample = _sample()
-    routers = [Router(sample, [fa.FairShare(0.1)], expected_leads=60, seed=4, fair_prices="track", fair_gain=5.0,
-                      fair_guard=True) for _ in range(2)]
-    rows, values, efforts = _stream(60, 5, seed=5)
-    for i in range(60):
-        reps = np.flatnonzero(np.isfinite(rows[i]))
-        a = routers[0].route(rows[i], value=values[i], effort=efforts[i])
-        b = routers[1].route((reps, rows[i][reps]), value=values[i], effort=efforts[i])
-        assert a == b
-    assert routers[0].state().n_assigned > 0
+    dense_router, _ = _dense_and_sparse(fa.FairShare(0.1), fair_prices="track", fair_gain=5.0, fair_guard=True)
+    assert dense_router.state().n_assigned > 0
 
 
 # ------------------------------------------------------------------ fair_prices="split"
@@ -360,16 +360,8 @@ def test_split_mode_is_deterministic_and_sparse_equals_dense() -> None:
     first, _ = _split_run(3)
     again, _ = _split_run(3)
     assert first == again
-    sample = _sample()
-    routers = [Router(sample, [fa.FairShare(0.1)], expected_leads=60, seed=4, fair_prices="split",
-                      place_within=0.5) for _ in range(2)]
-    rows, values, efforts = _stream(60, 5, seed=5)
-    for i in range(60):
-        reps = np.flatnonzero(np.isfinite(rows[i]))
-        a = routers[0].route(rows[i], value=values[i], effort=efforts[i])
-        b = routers[1].route((reps, rows[i][reps]), value=values[i], effort=efforts[i])
-        assert a == b
-    assert routers[0].state().n_assigned > 0
+    dense_router, _ = _dense_and_sparse(fa.FairShare(0.1), fair_prices="split", place_within=0.5)
+    assert dense_router.state().n_assigned > 0
 
 
 def test_fill_controller_raises_prices_ahead_of_plan_and_lowers_them_behind() -> None:
@@ -465,11 +457,15 @@ def test_period_fair_share_with_nothing_received_routes_as_todays_rule(mode: str
 
 def test_period_fair_share_result_is_verified_over_the_period() -> None:
     sample, rows, values = _period_day(seed=7)
-    received = np.array([0.0, 3000.0, 3000.0, 3000.0])
+    # rep 1 received far more earlier than one day can even out: the period rule must break
+    received = np.array([0.0, 1e6, 0.0, 0.0])
     router = _route_day(sample, rows, values, [fa.FairShare(0.1, received=received)], "feedback")
     result = router.result()
-    expected = fa.verify(router.routed_problem(), result.rep_of, [fa.FairShare(0.1, received=received)])
-    assert [(v.rule, v.rep) for v in result.violations] == [(v.rule, v.rep) for v in expected]
+    period = fa.verify(router.routed_problem(), result.rep_of, [fa.FairShare(0.1, received=received)])
+    today = fa.verify(router.routed_problem(), result.rep_of, [fa.FairShare(0.1)])
+    assert period and [v.message for v in period] != [v.message for v in today]
+    assert result.status is fa.Status.INVALID
+    assert [v.message for v in result.violations] == [v.message for v in period]
 
 
 def test_router_refuses_fair_shares_with_different_histories() -> None:
