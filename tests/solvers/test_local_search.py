@@ -16,7 +16,14 @@ from hypothesis import strategies as st
 import fairassign as fa
 from fairassign.rules import bind
 from fairassign.solvers.base import SolveRequest
-from fairassign.solvers.local_search import applies, default_iterations, improve
+from fairassign.solvers.local_search import (
+    FEWEST_ITERATIONS,
+    WORK_BUDGET,
+    _Search,
+    applies,
+    default_iterations,
+    improve,
+)
 from fairassign.solvers.repair import repair
 from strategies import Case, cases, seeds
 
@@ -164,9 +171,84 @@ def test_a_deadline_in_the_past_stops_at_once_with_the_start() -> None:
     np.testing.assert_array_equal(result.rep_of, start)
 
 
-def test_the_default_budget_shrinks_with_size_and_stops_on_huge_batches() -> None:
-    assert default_iterations(500, 5_000) >= default_iterations(4_000, 20_000) > 0
-    assert default_iterations(10_000_000, 10_000) == 0
+def test_the_default_budget_grows_with_the_batch_and_stops_on_huge_batches() -> None:
+    small = default_iterations(10, 30, 45, 500)
+    assert small == FEWEST_ITERATIONS  # tiny batches stay quick
+    assert default_iterations(200, 4_000, 19_900, 25_000) == 10 * 200
+    # more leads, more iterations, until the total work caps it
+    assert default_iterations(1_600, 128_000, 10_000, 80_000) > default_iterations(400, 16_000, 10_000, 50_000)
+    assert default_iterations(1_600, 128_000, 10_000, 80_000) * (128_000 + 10_000 + 80_000) <= WORK_BUDGET
+    assert default_iterations(1_000_000, 10_000_000, 10_000) == 0  # too few iterations to matter: skipped
+
+
+def _penalised(search: _Search) -> float:
+    return search.total - float(search.price @ search.overload())
+
+
+@pytest.mark.parametrize("kind", ["d", "e"])
+def test_chain_moves_are_valued_as_applying_them_values_them(kind: str) -> None:
+    """Every ejection chain's score change, overload change and penalised value equal what
+    making its shifts one by one gives, and it keeps each rep's count but the first and last."""
+    instance = generate(kind, 30, 4, seed=2)
+    problem, constraints = to_problem(instance)
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
+    assert start is not None
+    leads = np.flatnonzero(start >= 0)
+    search = _Search(problem, rules, start, problem.pair_index(leads, start[leads]), seed=0)
+    search.price = np.random.default_rng(1).uniform(0.2, 3.0, problem.n_reps)
+    path, gain, value, change = search.chains(width=16, depth=3)
+    assert path.shape[0] > 0
+    saved = (search.current.copy(), search.rep_of_lead.copy(), search.load.copy(), search.count.copy(),
+             search.total, search.tabu_until.copy())
+    before, over_before, count_before = _penalised(search), float(search.overload().sum()), search.count.copy()
+    for row in range(path.shape[0]):
+        steps = [int(step) for step in path[row] if step >= 0]
+        assert len(steps) >= 2
+        reps = [int(search.rep_of_lead[search.lead[steps[0]]])] + [int(search.rep[step]) for step in steps]
+        assert len(set(reps)) == len(reps)  # a chain visits distinct reps
+        for step in steps:
+            search.move(step, 1)
+        assert search.total - saved[4] == pytest.approx(gain[row])
+        assert float(search.overload().sum()) - over_before == pytest.approx(change[row], abs=1e-6)
+        assert _penalised(search) - before == pytest.approx(value[row], abs=1e-6)
+        moved = np.flatnonzero(search.count != count_before)
+        assert set(moved.tolist()) == {reps[0], reps[-1]}
+        (search.current, search.rep_of_lead, search.load, search.count, search.total,
+         search.tabu_until) = (saved[0].copy(), saved[1].copy(), saved[2].copy(), saved[3].copy(), saved[4],
+                               saved[5].copy())
+
+
+def test_a_far_start_reaches_the_dual_pick_quality() -> None:
+    """From a poor feasible start the search begins at the pick of the capacity prices' dual and
+    lands within 1% of the proven optimum; a deterministic count-based budget, same seed same answer."""
+    instance = generate("d", 40, 4, seed=1)
+    problem, constraints = to_problem(instance)
+    rules = bind(problem, constraints)
+    # a poor start: the repair of every lead on its most expensive feasible rep
+    start = repair(problem, rules, np.argmax(instance.cost, axis=1).astype(np.int64),
+                   SolveRequest())
+    assert start is not None
+    first = improve(problem, rules, start, seed=3)
+    second = improve(problem, rules, start.copy(), seed=3)
+    np.testing.assert_array_equal(first.rep_of, second.rep_of)
+    assert fa.verify(problem, first.rep_of, constraints) == []
+    assert instance.total_cost(first.rep_of) <= 1.01 * _D40X4_OPTIMUM[1]
+
+
+def test_count_bands_keep_the_callers_start_and_hold() -> None:
+    """A binding count band: no dual start (it ignores bands); the search still keeps the band."""
+    instance = generate("e", 30, 3, seed=4)
+    problem, _ = to_problem(instance)
+    constraints = (fa.AssignAll(), fa.CountBand(lower=8, upper=12))
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
+    assert start is not None
+    result = improve(problem, rules, start, seed=0)
+    assert fa.verify(problem, result.rep_of, constraints) == []
+    counts = np.bincount(result.rep_of, minlength=problem.n_reps)
+    assert counts.min() >= 8 and counts.max() <= 12
+    assert result.score >= problem.total_score(start)
 
 
 #: optimal costs of generate("d", 40, 4, seed) for seeds 0, 1, 2, proven by fa.solve(solver="mip")

@@ -46,19 +46,25 @@ from ..problem import Problem
 from ..rules import Rules
 from .repair import usable_pairs
 
-__all__ = ["SearchResult", "applies", "improve", "default_iterations", "MAX_ITERATIONS", "WORK_BUDGET",
+__all__ = ["SearchResult", "applies", "improve", "default_iterations", "FEWEST_ITERATIONS", "WORK_BUDGET",
+           "ITERATIONS_PER_LEAD", "CHAIN_WIDTH", "CHAIN_DEPTH", "CHAIN_STEPS", "DUAL_STEPS", "KICK", "PROBE_STEPS",
+           "MORE_SHIFTS", "RESTART_NOISE",
            "MAX_SWAPS", "DENSE_FACTOR", "MIN_ITERATIONS", "ALL_PAIRS_UP_TO", "RESTART_AFTER", "PRICE_SCALE"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-#: most iterations by default, whatever the size
-MAX_ITERATIONS = 4000
+#: iterations by default per assigned lead: from the dual's pick the search finds its best within
+#: a few hundred moves and then restarts (RESTART_AFTER), so the budget buys restarts, and a
+#: batch with more leads needs more moves to settle each of them
+ITERATIONS_PER_LEAD = 10
+#: iterations by default, at least (small batches)
+FEWEST_ITERATIONS = 300
 #: below this many iterations by default (very large batches) the search is skipped: too few to matter
 MIN_ITERATIONS = 100
-#: candidate moves (shifts + swaps) evaluated by default over the whole search; about a few seconds
-#: of numpy work at 200 leads x 20 reps on one core
-WORK_BUDGET = 40_000_000
+#: candidate moves (shifts, swaps and chain steps) evaluated by default over the whole search, at most:
+#: about a minute of numpy work on one core, whatever the size
+WORK_BUDGET = 1_000_000_000
 #: most swaps evaluated per iteration, starting from the best shifts (a candidate list)
 MAX_SWAPS = 10_000
 #: up to this many pairs of leads, every pair is tried as a swap instead
@@ -66,13 +72,28 @@ ALL_PAIRS_UP_TO = 60_000
 #: a (lead, rep) lookup table is built when it has at most this many times the candidate pairs' entries
 DENSE_FACTOR = 4
 #: iterations without a better rule-keeping assignment after which the search restarts from the best
-RESTART_AFTER = 400
+RESTART_AFTER = 200
 #: starting price of one unit of overload, in units of (score spread / mean effort). At 1 the
 #: search on Chu & Beasley type d (cost falls about one unit per unit of effort) mostly hovered a
 #: few units over capacity and rarely met a feasible state; at 3 (with prices falling by 20% a
 #: step while every rep fits) it reaches feasibility often: greedy's d 200x20 answer went from
 #: 12,473 to 12,421 in 1,000 further moves (1 and 5 gave 12,452 and 12,456)
 PRICE_SCALE = 3.0
+#: share of the leads moved at random when the search restarts from the best (a kick)
+KICK = 0.05
+#: most moves of the repair probe from an overfull state that scores above the best
+PROBE_STEPS = 4
+#: subgradient steps on the capacity prices before the search (0: start where the caller did)
+DUAL_STEPS = 2000
+#: spread (log scale) of the seeded noise on the dual prices at a restart
+RESTART_NOISE = 0.1
+#: improving shifts on untouched reps looked at after the best one in an iteration (0: one move)
+MORE_SHIFTS = 256
+#: ejection chains: the beam kept per level, and the most shifts in one chain
+CHAIN_WIDTH = 64
+CHAIN_DEPTH = 3
+#: most chain steps evaluated per level: the beam narrows on large batches (64 at 200 x 20, 25 at 1600 x 80)
+CHAIN_STEPS = 40_000
 #: tabu tenure: a base plus a seeded draw in [0, spread)
 _TENURE_BASE = 3
 #: multiplicative price steps: overfull reps get dearer by up to _RAISE, all prices fall by _LOWER while
@@ -103,14 +124,17 @@ def applies(problem: Problem, rules: Rules) -> bool:
     return not (rules.fair or rules.has_value_band or rules.conflicts) and problem.n_pairs > 0
 
 
-def default_iterations(n_candidates: int, n_swaps: int) -> int:
-    """Iterations for ``n_candidates`` shift and about ``n_swaps`` swap evaluations per iteration.
+def default_iterations(n_leads: int, n_candidates: int, n_swaps: int, n_chain: int = 0) -> int:
+    """Iterations for a batch of ``n_leads`` assigned leads whose iteration evaluates ``n_candidates``
+    shifts, about ``n_swaps`` swaps and ``n_chain`` chain steps.
 
-    :data:`WORK_BUDGET` evaluations in all, at most :data:`MAX_ITERATIONS`; 0 (no search) when
-    that leaves fewer than :data:`MIN_ITERATIONS`. Depends on the sizes only, never on the clock.
+    :data:`ITERATIONS_PER_LEAD` per lead, at least :data:`FEWEST_ITERATIONS`; never more than
+    :data:`WORK_BUDGET` evaluations in all, and 0 (no search) when that leaves fewer than
+    :data:`MIN_ITERATIONS`. Depends on the sizes only, never on the clock.
     """
-    per_iteration = max(n_candidates + min(n_swaps, MAX_SWAPS), 1)
-    iterations = int(min(MAX_ITERATIONS, WORK_BUDGET // per_iteration))
+    per_iteration = max(n_candidates + min(n_swaps, MAX_SWAPS) + n_chain, 1)
+    wanted = max(ITERATIONS_PER_LEAD * n_leads, FEWEST_ITERATIONS)
+    iterations = int(min(wanted, WORK_BUDGET // per_iteration))
     return iterations if iterations >= MIN_ITERATIONS else 0
 
 
@@ -128,6 +152,15 @@ def _keeps(problem: Problem, rules: Rules, rep_of: IntArray) -> tuple[bool, IntA
     fits = load <= problem.capacity + _RTOL * np.maximum(np.abs(problem.capacity), 1.0)
     in_band = (count >= rules.count_lower) & (count <= rules.count_upper)
     return bool(fits.all() and in_band.all()), pairs
+
+
+def _top(values: FloatArray, k: int) -> IntArray:
+    """Indices of the ``k`` largest ``values``, largest first, ties to the lowest index (stable)."""
+    if values.size > 4 * k:
+        threshold = np.partition(values, values.size - k)[values.size - k]
+        chosen = np.flatnonzero(values >= threshold)
+        return chosen[np.argsort(-values[chosen], kind="stable")[:k]]
+    return np.argsort(-values, kind="stable")[:k]
 
 
 class _Search:
@@ -163,6 +196,7 @@ class _Search:
         if leads.size * (leads.size - 1) // 2 <= ALL_PAIRS_UP_TO:
             first, second = np.triu_indices(leads.size, k=1)
             self.all_pairs = (first.astype(np.int64), second.astype(np.int64))
+        self.lead_start = np.searchsorted(self.lead, np.arange(leads.size + 1))  # each lead's candidates
         self.tabu_until = np.zeros(candidate.size, np.int64)
         self.rng = np.random.default_rng([seed, 7919])
         self.tenure_spread = max(1, int(np.sqrt(leads.size)))
@@ -171,6 +205,67 @@ class _Search:
         spread = float(np.std(self.score)) if self.score.size > 1 else 1.0
         self.base_price = PRICE_SCALE * max(spread, 1e-9) / max(float(np.mean(self.effort)), 1e-9)
         self.price = np.full(n_reps, self.base_price)
+        self.dual_price = self.price.copy()  # where a restart puts the prices back
+        self.dual_value: float | None = None  # the dual's value once relaxed_start ran
+        self.dual_overload = 0.0  # the overload of the dual's own pick
+
+    def relaxed_start(self, steps: int, target: float) -> None:
+        """Move to the assignment that the capacity prices of a Lagrangian dual pick, and take
+        those prices as the overload prices.
+
+        With prices :math:`\\lambda_r \\ge 0` on the capacity rows every lead takes its candidate
+        of highest :math:`s_p - \\lambda_{r(p)} e_p`; the dual
+        :math:`L(\\lambda) = \\sum_{\\text{leads}} \\max_p (s_p - \\lambda_{r(p)} e_p) + \\sum_r \\lambda_r b_r`
+        is minimised by ``steps`` subgradient steps (Polyak steps towards ``target``, the start's
+        score). At the dual optimum, the LP relaxation's value for a GAP, the chosen assignment
+        is the LP's rounding: mostly feasible, a few units over capacity on some reps, which the
+        search's prices then settle. The search starts there instead of at a far start (a
+        greedy answer on type d is 5% above the optimum, the dual's pick 1-2%). Count bands are
+        ignored here, so batches with a binding band keep their start.
+        """
+        finite = np.isfinite(self.capacity)
+        capacity = np.where(finite, self.capacity, 0.0)  # an unbounded rep keeps a zero price
+        price = np.zeros(self.n_reps)
+        best_price, best_dual = price.copy(), np.inf
+        step_size, stale = 2.0, 0
+        first = self.lead_start[:-1]
+        for _ in range(steps):
+            reduced = self.score - price[self.rep] * self.effort
+            top = np.maximum.reduceat(reduced, first)
+            pick = self._first_max(reduced, top)
+            load = np.bincount(self.rep[pick], weights=self.effort[pick], minlength=self.n_reps)
+            dual = float(top.sum() + price @ capacity)
+            if dual < best_dual - 1e-12 * max(abs(dual), 1.0):
+                best_price, best_dual, stale = price.copy(), dual, 0
+            else:
+                stale += 1
+                if stale >= 20:
+                    step_size, stale = step_size / 2, 0
+            slope = capacity - load
+            slope[((price <= 0) & (slope > 0)) | ~finite] = 0.0
+            norm = float(slope @ slope)
+            if norm <= 0 or step_size < 1e-4:
+                break
+            price = np.maximum(price - step_size * max(dual - target, 1e-9 * abs(dual)) / norm * slope, 0.0)
+        self.dual_price = np.maximum(best_price, 1e-3 * self.base_price)
+        self.dual_value = best_dual
+        self.price_at(self.dual_price)
+        self.dual_overload = float(self.overload().sum())
+
+    def price_at(self, price: FloatArray) -> None:
+        """Every lead to its candidate of highest :math:`s_p - \\lambda_{r(p)} e_p`; ``price`` becomes the prices."""
+        reduced = self.score - price[self.rep] * self.effort
+        self.current = self._first_max(reduced, np.maximum.reduceat(reduced, self.lead_start[:-1]))
+        self.rep_of_lead = self.rep[self.current]
+        self._recount()
+        self.price = price.copy()
+        self.tabu_until[:] = 0
+
+    def _first_max(self, values: FloatArray, top: FloatArray) -> IntArray:
+        """Per local lead, its first candidate whose value equals the lead's ``top`` (lowest index)."""
+        hits = np.flatnonzero(values >= top[self.lead])
+        _, first = np.unique(self.lead[hits], return_index=True)
+        return hits[first]
 
     def _recount(self) -> None:
         rep = self.rep[self.current]
@@ -198,6 +293,14 @@ class _Search:
         _, start = self.members()
         sizes = np.diff(start)
         return int(sizes[self.rep].sum()) // 2
+
+    def chain_estimate(self) -> int:
+        """Chain steps evaluated per iteration: width x levels x leads per rep x candidates per lead."""
+        if CHAIN_DEPTH < 2 or self.leads.size == 0:
+            return 0
+        per_rep = self.leads.size / max(self.n_reps, 1)
+        per_lead = self.pair.size / self.leads.size
+        return int(min(CHAIN_WIDTH * per_rep * per_lead, CHAIN_STEPS) * (CHAIN_DEPTH - 1))
 
     def excess(self, load: FloatArray, reps: IntArray) -> FloatArray:
         return np.maximum(load - self.capacity[reps], 0.0)
@@ -248,7 +351,7 @@ class _Search:
         first = np.flatnonzero(self.current[self.lead] != np.arange(self.pair.size))
         size = start[self.rep[first] + 1] - start[self.rep[first]]
         if int(size.sum()) > MAX_SWAPS:
-            ranked = np.argsort(-rank[first], kind="stable")
+            ranked = _top(rank[first], min(first.size, MAX_SWAPS))
             keep = ranked[: max(int(np.searchsorted(np.cumsum(size[ranked]), MAX_SWAPS)), 1)]
             first = np.sort(first[keep])
             size = start[self.rep[first] + 1] - start[self.rep[first]]
@@ -258,6 +361,101 @@ class _Search:
         lead = self.lead[one]
         keep = lead < other_lead
         return lead[keep], other_lead[keep]
+
+    def chains(self, width: int, depth: int) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+        """The best ejection chains of 2 to ``depth`` shifts (Yagiura, Ibaraki and Glover's moves).
+
+        A chain moves lead :math:`j_1` from rep :math:`r_1` to :math:`r_2`, ejects a lead
+        :math:`j_2` of :math:`r_2` to :math:`r_3`, and so on, visiting distinct reps (a chain
+        that returns to :math:`r_1` after two shifts is a swap, evaluated elsewhere). Each level
+        keeps the ``width`` chains of highest penalised value (a beam over the shifts ranked by
+        ``value``), so the cost is about ``width x depth x (leads per rep) x (reps per lead)``
+        evaluations. Count bands: the reps inside a chain keep their counts; only :math:`r_1`
+        loses and the last rep gains a lead.
+
+        Returns the candidates of each chain (``(n_chains, depth)``, -1 past a chain's end), its
+        score change, penalised value and overload change.
+        """
+        empty = (np.empty((0, depth), np.int64), np.empty(0), np.empty(0), np.empty(0))
+        if depth < 2 or width < 1:
+            return empty
+        held = self.current[self.lead]
+        first = np.flatnonzero((held != np.arange(self.pair.size))
+                               & (self.count[self.rep[held]] - 1 >= self.count_lower[self.rep[held]]))
+        if first.size == 0:
+            return empty
+        # rank the first shifts by their penalised value ignoring the count band of their target
+        # (a chain passes the lead on, so the target's count stays put)
+        gain = self.score[first] - self.score[held[first]]
+        source = self.rep[held[first]]
+        over = self.overload()
+        out_of = self.excess(self.load[source] - self.effort[held[first]], source) - over[source]
+        rank = gain - self.price[source] * out_of
+        per_rep = self.leads.size / max(self.n_reps, 1)
+        width = max(1, min(width, int(CHAIN_STEPS // max(per_rep * self.pair.size / max(self.leads.size, 1), 1.0))))
+        keep = _top(rank, width)
+        first = first[keep]
+        n = first.size
+        path = np.full((n, depth), -1, np.int64)
+        path[:, 0] = first
+        visited = np.full((n, depth + 1), -1, np.int64)
+        visited[:, 0] = source[keep]
+        visited[:, 1] = self.rep[first]
+        last = self.rep[first]
+        arriving = self.effort[first]  # effort entering the last rep
+        base = rank[keep]  # value so far, without the last rep's penalty change
+        score_change = gain[keep]
+        over_change = out_of[keep]
+        order, start = self.members()
+        lead_start = self.lead_start
+        found_path, found_gain, found_value, found_change = [], [], [], []
+        for level in range(1, depth):
+            # eject each lead of the last rep to each of its candidate reps
+            size = start[last + 1] - start[last]
+            chain = np.repeat(np.arange(path.shape[0]), size)
+            offset = np.arange(chain.size) - np.repeat(np.cumsum(size) - size, size)
+            ejected = order[np.repeat(start[last], size) + offset]
+            count = lead_start[ejected + 1] - lead_start[ejected]
+            chain = np.repeat(chain, count)
+            ejected_held = self.current[np.repeat(ejected, count)]
+            offset = np.arange(chain.size) - np.repeat(np.cumsum(count) - count, count)
+            target = np.repeat(lead_start[ejected], count) + offset
+            reps = self.rep[target]
+            fresh = np.all(visited[chain] != reps[:, None], axis=1)
+            chain, ejected_held, target, reps = chain[fresh], ejected_held[fresh], target[fresh], reps[fresh]
+            middle = last[chain]
+            middle_load = self.load[middle] + arriving[chain] - self.effort[ejected_held]
+            middle_change = self.excess(middle_load, middle) - over[middle]
+            target_change = self.excess(self.load[reps] + self.effort[target], reps) - over[reps]
+            step_gain = score_change[chain] + self.score[target] - self.score[ejected_held]
+            step_base = base[chain] - self.price[middle] * middle_change + self.score[target] - self.score[ejected_held]
+            step_value = step_base - self.price[reps] * target_change
+            step_over = over_change[chain] + middle_change
+            ok = self.count[reps] + 1 <= self.count_upper[reps]
+            if not ok.any():
+                break
+            best = np.flatnonzero(ok)[_top(step_value[ok], width)]
+            new_path = path[chain[best]].copy()
+            new_path[:, level] = target[best]
+            found_path.append(new_path)
+            found_gain.append(step_gain[best])
+            found_value.append(step_value[best])
+            found_change.append(step_over[best] + target_change[best])
+            if level + 1 >= depth:
+                break
+            # carry on from the best chains by the value before the last rep's penalty
+            carry = _top(step_base, width)
+            path = path[chain[carry]].copy()
+            path[:, level] = target[carry]
+            visited = visited[chain[carry]].copy()
+            visited[:, level + 1] = reps[carry]
+            last, arriving = reps[carry], self.effort[target[carry]]
+            base, score_change = step_base[carry], step_gain[carry]
+            over_change = step_over[carry]
+        if not found_path:
+            return empty
+        return (np.concatenate(found_path), np.concatenate(found_gain), np.concatenate(found_value),
+                np.concatenate(found_change))
 
     def move(self, candidate: int, iteration: int) -> None:
         lead = int(self.lead[candidate])
@@ -272,6 +470,42 @@ class _Search:
         self.current[lead] = candidate
         self.rep_of_lead[lead] = target
 
+    def probe(self, steps: int) -> tuple[IntArray, float] | None:
+        """A rule-keeping neighbour of an overfull state: the cheapest shifts and swaps that cut the
+        overload (the score lost per move is the tie-break), at most ``steps`` of them.
+
+        The search state is restored afterwards; the answer is the repaired assignment and its
+        score, or None when the steps did not remove every overload. Between feasible states
+        the search mostly hovers a few effort units over capacity (96% of its moves on type d),
+        so this turns those near misses into candidates for the best.
+        """
+        saved = (self.current.copy(), self.rep_of_lead.copy(), self.load.copy(), self.count.copy(),
+                 self.total, self.price, self.tabu_until.copy())
+        self.price = np.full(self.n_reps, 1e6 * self.base_price)
+        found: tuple[IntArray, float] | None = None
+        for _ in range(steps):
+            gain, value, change = self.shifts()
+            value = np.where(change < 0, value, -np.inf)
+            one, two, _, swap_value, swap_change = self.swaps(np.where(np.isfinite(value), value, gain))
+            swap_value = np.where(swap_change < 0, swap_value, -np.inf)
+            shift_best = int(np.argmax(value)) if value.size else -1
+            swap_best = int(np.argmax(swap_value)) if swap_value.size else -1
+            shift_top = value[shift_best] if shift_best >= 0 else -np.inf
+            swap_top = swap_value[swap_best] if swap_best >= 0 else -np.inf
+            if not (np.isfinite(shift_top) or np.isfinite(swap_top)):
+                break
+            if shift_top >= swap_top:
+                self.move(shift_best, 0)
+            else:
+                self.move(int(one[swap_best]), 0)
+                self.move(int(two[swap_best]), 0)
+            if float(self.overload().max(initial=0.0)) <= 0:
+                found = (self.current.copy(), self.total)
+                break
+        (self.current, self.rep_of_lead, self.load, self.count, self.total, self.price,
+         self.tabu_until) = saved
+        return found
+
     def overload(self) -> FloatArray:
         return self.excess(self.load, np.arange(self.n_reps))
 
@@ -284,12 +518,40 @@ class _Search:
             self.price *= 1.0 - _LOWER
             np.maximum(self.price, 1e-6 * self.base_price, out=self.price)
 
-    def restart(self, best: IntArray) -> None:
+    def restart(self, best: IntArray, kick: int, iteration: int) -> None:
+        """A fresh start: from the dual's pick at seeded, perturbed dual prices when the search
+        began there (:meth:`relaxed_start`), else back to ``best`` and ``kick`` seeded random
+        shifts (capacity left to the prices).
+
+        From the dual's pick the search finds its best within a few hundred moves (type d
+        200 x 20: by move 131 of 1,500) and then wanders; restarting from the best with a kick
+        found nothing better in 1,400 further moves, while each perturbed pick is a new,
+        equally good start.
+        """
+        if self.dual_value is not None:
+            # the dual prices can sit where a 10% change flips most picks (type d: every price
+            # is about 1, where cost and effort cancel), so the noise shrinks until the pick
+            # is about as overfull as the dual's own
+            direction = self.rng.standard_normal(self.n_reps)
+            spread = RESTART_NOISE
+            for _ in range(12):
+                self.price_at(self.dual_price * np.exp(spread * direction))
+                if float(self.overload().sum()) <= 2.0 * self.dual_overload + float(np.mean(self.effort)):
+                    break
+                spread /= 2
+            return
         self.current = best.copy()
         self.rep_of_lead = self.rep[self.current]
         self._recount()
         self.tabu_until[:] = 0
-        self.price[:] = self.base_price
+        self.price = self.dual_price.copy()
+        for lead in self.rng.permutation(self.leads.size)[:kick]:
+            options = np.arange(self.lead_start[lead], self.lead_start[lead + 1])
+            source = self.rep_of_lead[lead]
+            options = options[(self.rep[options] != source) & (self.count[self.rep[options]] + 1
+                                                               <= self.count_upper[self.rep[options]])]
+            if options.size and self.count[source] - 1 >= self.count_lower[source]:
+                self.move(int(options[self.rng.integers(options.size)]), iteration)
 
 
 def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, iterations: int | None = None,
@@ -340,9 +602,21 @@ def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, 
         return unchanged
     search = _Search(problem, rules, rep_of, pairs, seed)
     if iterations is None:
-        iterations = default_iterations(search.pair.size, search.swap_estimate())
-    best, _, done, stopped = _tabu(search, iterations, deadline, search.current.copy(), search.total,
-                                   _reachable(problem, ceiling))
+        iterations = default_iterations(search.leads.size, search.pair.size, search.swap_estimate(),
+                                        search.chain_estimate())
+    best, best_total = search.current.copy(), search.total
+    bands_open = not (np.any(rules.count_lower > 0) or np.any(np.isfinite(rules.count_upper)))
+    if DUAL_STEPS > 0 and bands_open and iterations > 0:
+        search.relaxed_start(DUAL_STEPS, best_total)
+        if float(search.overload().max(initial=0.0)) <= 0 and search.total > best_total:
+            best, best_total = search.current.copy(), search.total
+        elif search.total - float(search.price @ search.overload()) < best_total:
+            # the caller's start is worth more at the dual prices than the dual's pick (an LP
+            # rounding often is): begin there, with the dual prices; restarts use the pick
+            search.current = best.copy()
+            search.rep_of_lead = search.rep[best]
+            search._recount()
+    best, _, done, stopped = _tabu(search, iterations, deadline, best, best_total, _reachable(problem, ceiling))
     result = rep_of.copy()
     result[search.leads] = search.rep[best]
     score = problem.total_score(result)
@@ -359,6 +633,31 @@ def _reachable(problem: Problem, ceiling: float | None) -> float:
     if np.all(scores == np.round(scores)):
         return float(np.floor(ceiling + 1e-9 * max(abs(ceiling), 1.0)))
     return float(ceiling)
+
+
+def _more_shifts(search: _Search, value: FloatArray, first: int, iteration: int) -> None:
+    """After the best shift, further improving shifts that touch none of the reps moved so far.
+
+    Shifts on disjoint reps do not change each other's value, so making them together is
+    what making them one by one would do, in one evaluation of the neighbourhood; on a large
+    batch far from the optimum (a greedy answer to type e 1,600 x 80 is 80% above it) the
+    search otherwise spends one iteration per lead. At most :data:`MORE_SHIFTS` of the
+    best-valued shifts are looked at, best first, ties to the lowest index.
+    """
+    touched = np.zeros(search.n_reps, bool)
+    moved = np.zeros(search.leads.size, bool)
+    touched[search.rep[first]] = True
+    touched[search.rep[search.current[search.lead[first]]]] = True  # (after the move: the new rep)
+    moved[search.lead[first]] = True
+    for candidate in _top(value, MORE_SHIFTS):
+        if value[candidate] <= 0:
+            break
+        lead = int(search.lead[candidate])
+        source, target = int(search.rep_of_lead[lead]), int(search.rep[candidate])
+        if moved[lead] or touched[source] or touched[target]:
+            continue
+        search.move(int(candidate), iteration)
+        touched[source] = touched[target] = moved[lead] = True
 
 
 def _tabu(search: _Search, iterations: int, deadline: float | None, best: IntArray,
@@ -389,24 +688,46 @@ def _tabu(search: _Search, iterations: int, deadline: float | None, best: IntArr
                 search.total + swap_gain > best_total + 1e-9 * max(abs(best_total), 1.0))
             free = ((search.tabu_until[one] <= iteration) & (search.tabu_until[two] <= iteration)) | swap_aspire
             swap_value = np.where(free, swap_value, -np.inf)
+        path, chain_gain, chain_value, chain_change = search.chains(CHAIN_WIDTH, CHAIN_DEPTH)
+        if chain_value.size:
+            chain_aspire = (over_now + chain_change <= 0) & (
+                search.total + chain_gain > best_total + 1e-9 * max(abs(best_total), 1.0))
+            free = np.all((path < 0) | (search.tabu_until[np.maximum(path, 0)] <= iteration), axis=1)
+            chain_value = np.where(free | chain_aspire, chain_value, -np.inf)
         best_shift = int(np.argmax(shift_value)) if shift_value.size else -1
         best_swap = int(np.argmax(swap_value)) if swap_value.size else -1
+        best_chain = int(np.argmax(chain_value)) if chain_value.size else -1
         shift_top = shift_value[best_shift] if best_shift >= 0 else -np.inf
         swap_top = swap_value[best_swap] if best_swap >= 0 else -np.inf
-        if not np.isfinite(shift_top) and not np.isfinite(swap_top):
+        chain_top = chain_value[best_chain] if best_chain >= 0 else -np.inf
+        if not (np.isfinite(shift_top) or np.isfinite(swap_top) or np.isfinite(chain_top)):
             break  # nothing may move (every move tabu or blocked)
-        if shift_top >= swap_top:
+        if shift_top >= swap_top and shift_top >= chain_top:
             search.move(best_shift, iteration)
-        else:
+            if shift_top > 0 and MORE_SHIFTS > 0:
+                _more_shifts(search, shift_value, best_shift, iteration)
+        elif swap_top >= chain_top:
             a, b = int(one[best_swap]), int(two[best_swap])
             search.move(a, iteration)
             search.move(b, iteration)
+        else:
+            for step in path[best_chain]:
+                if step >= 0:
+                    search.move(int(step), iteration)
         search.adapt_prices()
         since_best += 1
-        if float(search.overload().max(initial=0.0)) <= 0 and \
-                search.total > best_total + 1e-9 * max(abs(best_total), 1.0):
+        feasible = float(search.overload().max(initial=0.0)) <= 0
+        if feasible and search.total > best_total + 1e-9 * max(abs(best_total), 1.0):
             best, best_total, since_best = search.current.copy(), search.total, 0
+        elif not feasible and search.total > best_total + 1e-9 * max(abs(best_total), 1.0) \
+                and int(np.count_nonzero(search.overload() > 0)) <= PROBE_STEPS:
+            probed = search.probe(PROBE_STEPS)
+            if probed is not None and probed[1] > best_total + 1e-9 * max(abs(best_total), 1.0):
+                best, best_total, since_best = probed[0], probed[1], 0
+            elif since_best >= RESTART_AFTER:
+                search.restart(best, max(int(KICK * search.leads.size), 1), iteration)
+                since_best = 0
         elif since_best >= RESTART_AFTER:
-            search.restart(best)
+            search.restart(best, max(int(KICK * search.leads.size), 1), iteration)
             since_best = 0
     return best, best_total, done, stopped
