@@ -162,7 +162,7 @@ def write_csv(rows: list[Row] | list[PeriodRow], name: str) -> None:
 
 
 def parse_variants(specs: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """``MODE:GAIN[:guard][:fill=G]`` specs as (spec, Router keyword arguments)."""
+    """``MODE:GAIN[:guard][:fill=G][:margin=M]`` specs as (spec, Router keyword arguments)."""
     variants = []
     for spec in specs:
         fair_prices, gain, *rest = spec.split(":") + ["2" if spec.split(":")[0] != "split" else "50"][
@@ -171,6 +171,8 @@ def parse_variants(specs: list[str]) -> list[tuple[str, dict[str, Any]]]:
         for part in rest:
             if part.startswith("fill="):
                 options["fill_gain"] = float(part.removeprefix("fill="))
+            elif part.startswith("margin="):
+                options["fair_margin"] = float(part.removeprefix("margin="))
         variants.append((spec, options))
     return variants
 
@@ -270,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds for the offline solve")
     parser.add_argument("--routers", nargs="+", default=["feedback:2"], metavar="MODE:GAIN",
                         help="router variants, each fair_prices:fair_gain (modes track, feedback, lp, split; "
-                             "append :guard for fair_guard=True, :fill=G for fill_gain=G), "
+                             "append :guard for fair_guard=True, :fill=G for fill_gain=G, :margin=M for "
+                             "fair_margin=M), "
                              "e.g. feedback:2 track:40 split:50:fill=10")
     parser.add_argument("--tier-effort", action="store_true", help="effort by tier (A=3, B=2, C=1)")
     parser.add_argument("--hindsight", action="store_true",

@@ -248,6 +248,10 @@ def test_route_validation_messages(call, message: str) -> None:  # type: ignore[
         ({"seed": -1}, "seed must be a non-negative integer"),
         ({"capacity": [1, 2]}, r"capacity must hold one number >= 0 \(or inf\) per rep \(n_reps=5\)"),
         ({"fair_prices": "magic"}, "fair_prices must be 'track', 'feedback', 'lp' or 'split'"),
+        ({"fair_margin": 1.5}, "fair_margin must be a number from 0 to 1, got 1.5"),
+        ({"fair_margin": -0.1}, "fair_margin must be a number from 0 to 1"),
+        ({"fair_margin": float("nan")}, "fair_margin must be a number from 0 to 1"),
+        ({"fair_margin": "half"}, "fair_margin must be a number from 0 to 1, got 'half'"),
     ],
 )
 def test_constructor_validation_messages(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
@@ -466,6 +470,31 @@ def test_period_fair_share_result_is_verified_over_the_period() -> None:
     assert period and [v.message for v in period] != [v.message for v in today]
     assert result.status is fa.Status.INVALID
     assert [v.message for v in result.violations] == [v.message for v in period]
+
+
+def test_lp_mode_keeps_pulling_a_rep_further_behind_than_one_day_can_make_up() -> None:
+    sample, rows, values = _period_day(seed=3)
+    # rep 0 is behind by far more than today's whole value: hard fair-share rows are infeasible
+    received = np.array([0.0, 1e5, 1e5, 1e5])
+    router = _route_day(sample, rows, values, [fa.FairShare(0.1, received=received)], "lp")
+    assert not any("infeasible" in note for note in router.state().notes)
+    value = router.state().rep_value
+    assert value[0] == value.max() and value[0] > 2 * np.sort(value)[-2]
+    # hard rows (gain 0) give up the lower sides and with them every pull on rep 0
+    hard = Router(sample, [fa.FairShare(0.1, received=received)], expected_leads=len(values), fair_prices="lp",
+                  fair_gain=0.0, seed=1)
+    assert any("infeasible; priced without lower bounds" in note for note in hard.state().notes)
+
+
+def test_fair_margin_prices_the_lp_as_the_narrower_fair_share() -> None:
+    sample, _, _ = _period_day(seed=4)  # four equal shares of 1/4: the narrowed band is exact in binary
+    for gain in (2.0, 0.0):
+        narrowed = Router(sample, [fa.FairShare(0.5)], fair_prices="lp", fair_gain=gain, fair_margin=0.5).prices
+        tight = Router(sample, [fa.FairShare(0.25)], fair_prices="lp", fair_gain=gain).prices
+        wide = Router(sample, [fa.FairShare(0.5)], fair_prices="lp", fair_gain=gain).prices
+        for got, want in ((narrowed.value, tight.value), (narrowed.effort, tight.effort)):
+            np.testing.assert_array_equal(got, want)
+        assert not np.array_equal(narrowed.value, wide.value)
 
 
 def test_router_refuses_fair_shares_with_different_histories() -> None:

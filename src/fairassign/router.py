@@ -39,7 +39,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -163,16 +163,22 @@ class _Duals:
 
 def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.float64],
               count: NDArray[np.float64], value: NDArray[np.float64], source: str,
-              fair_value: NDArray[np.float64] | None = None) -> _Duals | None:
+              fair_value: NDArray[np.float64] | None = None, fair_penalty: float | None = None,
+              fair_margin: float = 0.0) -> _Duals | None:
     r"""Solve the LP relaxation of ``problem`` for the rest of the stream and read its row duals.
 
     ``problem`` is a slice of the stream worth ``scale`` of what is still to come; every right
     side is the room left (capacity minus ``used``, bands minus ``count``/``value``, fair
     shares with ``fair_value`` as an offset: the value routed so far, plus what each rep received
     earlier in the period for a period fair share; default ``value``) times ``scale``.
+    With ``fair_penalty`` :math:`\rho` the fair-share rows are elastic (:func:`_elastic_fair`);
+    ``fair_margin`` m narrows each fair share's tolerance t to :math:`t (1 - m)`.
     """
     from scipy.optimize import linprog
 
+    if fair_margin > 0 and rules.fair:  # aim inside the band: leads routed whole scatter the shares around the aim
+        rules = replace(rules, fair=tuple(replace(fair, tolerance=fair.tolerance * (1.0 - fair_margin))
+                                          for fair in rules.fair))
     model = build_linear_model(problem, rules, merge_fair=True)
     lower, upper = model.row_lower.copy(), model.row_upper.copy()
     capacity = problem.capacity
@@ -202,6 +208,8 @@ def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.
         lower[model.block("fair_low")] = (low * total_so_far - offset) * scale
 
     note = None
+    if rules.fair and fair_penalty is not None:
+        model = _elastic_fair(model, fair_penalty)
     answer = _linprog(model, lower, upper, linprog)
     if answer is None:
         # the rest of the stream cannot meet every lower side (or a rep is already past its
@@ -238,6 +246,24 @@ def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.
                              minlength=n_reps).astype(np.float64)
     prices = RouterPrices(effort=effort_price, count=count_price, value=value_price, source=source)
     return _Duals(prices=prices, assigned_value=assigned_value, rep_effort=rep_effort, note=note)
+
+
+def _elastic_fair(model: LinearModel, penalty: float) -> LinearModel:
+    r"""``model`` with a slack column on every fair-share row, each priced ``penalty`` per unit of value.
+
+    A rep short of its share by :math:`s_r` (or past it) costs :math:`\rho s_r` score instead of
+    making the LP infeasible, so the fair-share duals stay bounded by :math:`\rho` and every
+    rep behind keeps a pull, however far behind.
+    """
+    high, low = model.block("fair_high"), model.block("fair_low")
+    rows = np.concatenate([np.arange(high.start, high.stop), np.arange(low.start, low.stop)])
+    signs = np.concatenate([np.full(high.stop - high.start, -1.0), np.ones(low.stop - low.start)])
+    slack = sp.csr_array((signs, (rows, np.arange(rows.size))), shape=(model.matrix.shape[0], rows.size))
+    return replace(model, n_vars=model.n_vars + rows.size,
+                   matrix=sp.hstack([model.matrix, slack], format="csr"),
+                   var_upper=np.concatenate([model.var_upper, np.full(rows.size, np.inf)]),
+                   score=np.concatenate([model.score, np.full(rows.size, -penalty)]),
+                   count=np.concatenate([model.count, np.zeros(rows.size)]))
 
 
 def _linprog(model: LinearModel, lower: NDArray[np.float64], upper: NDArray[np.float64],
@@ -385,9 +411,18 @@ class Router:
         cheap leads that would use up its room, one heading above pays for valuable ones,
         and a lead large against a rep's target is dear for that rep. With a high gain it
         holds the share, at a large score cost on heavy-tailed values (docs/router.md).
-        "lp": the LP's fair-share duals instead.
+        "lp": the LP's fair-share duals instead, its fair-share rows elastic (a unit of value
+        outside the band costs ``fair_gain`` typical units of score), so a rep further behind
+        than the rest of the stream can make up still gets a pull; with ``fair_margin`` and
+        frequent refreshes this mode holds a period fair share (docs/router.md).
     fair_gain : float
-        :math:`\kappa` of the feedback or tracking term (default 2).
+        :math:`\kappa` of the feedback or tracking term (default 2); in "lp" mode the price
+        of a unit of value outside the band, in units of the sample's median score per median
+        value (0: hard fair-share rows, dropped when the LP cannot meet them).
+    fair_margin : float
+        From 0 (default) to 1: the LP prices fair shares with the tolerance narrowed to
+        :math:`t (1 - m)`, aiming inside the band, as leads routed whole scatter the shares
+        around the aim ("lp" mode only).
 
     Examples
     --------
@@ -419,6 +454,7 @@ class Router:
         fair_gain: float | None = None,
         fill_gain: float = 10.0,
         place_within: float = 0.1,
+        fair_margin: float = 0.0,
     ) -> None:
         if not isinstance(sample_problem, Problem):
             raise ValidationError(f"sample_problem must be a fairassign.Problem, got {type(sample_problem).__name__}")
@@ -525,6 +561,16 @@ class Router:
         values = np.abs(sample_problem.value[sample_problem.pair_lead]) if scores.size else np.zeros(0)
         typical_value = float(np.median(values)) if values.size else 0.0
         self._score_per_value = typical / typical_value if typical_value > 0 and typical > 0 else 1.0
+        # "lp": elastic fair-share rows, a unit of value outside the (narrowed) band costs
+        # fair_gain typical units of score per unit of value
+        self._fair_penalty = (self._fair_gain * self._score_per_value if self._fair_in_lp and self._fair_gain > 0
+                              else None)  # gain 0: hard rows
+        try:
+            self._fair_margin = float(fair_margin)
+        except (TypeError, ValueError):
+            self._fair_margin = math.nan
+        if not 0.0 <= self._fair_margin <= 1.0:  # NaN fails too
+            raise ValidationError(f"fair_margin must be a number from 0 to 1, got {fair_margin!r}")
 
         # running state: scalars change per lead, never whole vectors
         self._used = np.zeros(n_reps)
@@ -556,7 +602,8 @@ class Router:
 
         scale = n_sample / self.expected_leads
         duals = _lp_duals(self._sample, self._lp_rules, scale=scale, used=self._used, count=self._count,
-                          value=self._value, source="sample", fair_value=self._fair_value) if n_sample else None
+                          value=self._value, source="sample", fair_value=self._fair_value,
+                          fair_penalty=self._fair_penalty, fair_margin=self._fair_margin) if n_sample else None
         if duals is None:
             self._notes.append("sample LP not solved; routing on raw scores" if n_sample else
                                "empty sample; routing on raw scores")
@@ -685,7 +732,8 @@ class Router:
         rules = bind(window, self._lp_constraints if self._fair_in_lp else
                      tuple(c for c in self._lp_constraints if not isinstance(c, FairShare)))
         duals = _lp_duals(window, rules, scale=scale, used=self._used, count=self._count, value=self._value,
-                          source="refresh", fair_value=self._fair_value)
+                          source="refresh", fair_value=self._fair_value,
+                          fair_penalty=self._fair_penalty, fair_margin=self._fair_margin)
         self._n_refreshes += 1
         if duals is None:
             self._notes.append(f"refresh at lead {stop}: LP not solved, prices kept")
