@@ -20,18 +20,34 @@ search for the GAP, EJOR 2004 and INFORMS J. Computing 2004): a rep that stays o
 dearer, and while every rep fits all prices fall, so the search crosses the capacity
 boundary from both sides instead of stalling at the first feasible local optimum.
 
-Each iteration evaluates, vectorised, every **shift** (one lead to another of its reps) and
-every **swap** (two leads on different reps trade reps; counts stay put), and applies the
-best move that is not tabu. A lead that leaves a rep may not return to it for a few
-iterations (the tenure, drawn from a seeded generator), unless returning gives a
-rule-keeping assignment better than the best found (aspiration). Count bands are hard: a
-shift that would break one is never made. The best rule-keeping assignment seen is kept,
-so the answer is never worse than the start.
+The search starts from the pick of the capacity prices' Lagrangian dual (:meth:`_Search.relaxed_start`:
+subgradient steps on :math:`\lambda`, every lead on its candidate of highest :math:`s_p - \lambda_r e_p`;
+for a GAP the dual's optimum is the LP relaxation's value, and its pick a rounding of the LP
+that a few moves make feasible), with the dual prices as the overload prices, unless the
+caller's start is worth more at those prices (an LP rounding often is). The caller's start
+stays the best found until something better keeps every rule.
 
-Determinism: the work is set by iteration counts (:func:`default_iterations`, from the batch
-size only), ties go to the lowest index, and the tenures come from ``seed``; the same input
-and seed give the same answer. A ``deadline`` is a safety stop only: when it cuts the
-search short, the answer is the best found so far, which can differ from an unhurried run.
+Each iteration evaluates, vectorised, every **shift** (one lead to another of its reps), every
+**swap** (two leads on different reps trade reps; counts stay put) and the best **ejection
+chains** (a lead moves to a rep, which passes one of its leads on to a third, up to
+:data:`CHAIN_DEPTH` shifts over distinct reps; a beam of :data:`CHAIN_WIDTH` chains per level, the
+neighbourhood of Yagiura, Ibaraki and Glover), and applies the best move that is not tabu;
+when it is an improving shift, further improving shifts on reps untouched so far go with it
+(:data:`MORE_SHIFTS`; they do not change each other's value). A lead that leaves a rep may not
+return to it for a few iterations (the tenure, drawn from a seeded generator), unless
+returning gives a rule-keeping assignment better than the best found (aspiration). Count
+bands are hard: a move that would break one is never made. From an overfull state that
+scores above the best, a short repair probe (the moves that cut the overload most, at most
+:data:`PROBE_STEPS`) tests whether a rule-keeping neighbour beats the best. After
+:data:`RESTART_AFTER` iterations without a better assignment the search restarts from the
+dual's pick at seeded, perturbed prices. The best rule-keeping assignment seen is kept, so
+the answer is never worse than the start.
+
+Determinism: the work is set by counts (:func:`default_iterations`: :data:`ITERATIONS_PER_LEAD`
+per lead, within :data:`WORK_BUDGET` evaluations, from the batch size only), ties go to the
+lowest index, and the tenures and restart noise come from ``seed``; the same input and seed
+give the same answer. A ``deadline`` is a safety stop only: when it cuts the search short,
+the answer is the best found so far, which can differ from an unhurried run.
 """
 
 from __future__ import annotations
@@ -47,8 +63,8 @@ from ..rules import Rules
 from .repair import usable_pairs
 
 __all__ = ["SearchResult", "applies", "improve", "default_iterations", "FEWEST_ITERATIONS", "WORK_BUDGET",
-           "ITERATIONS_PER_LEAD", "CHAIN_WIDTH", "CHAIN_DEPTH", "CHAIN_STEPS", "DUAL_STEPS", "KICK", "PROBE_STEPS",
-           "MORE_SHIFTS", "RESTART_NOISE",
+           "ITERATIONS_PER_LEAD", "CHAIN_WIDTH", "CHAIN_DEPTH", "CHAIN_STEPS", "DUAL_STEPS", "DUAL_WORK", "KICK",
+           "PROBE_STEPS", "MORE_SHIFTS", "RESTART_NOISE", "STALL_RESTARTS",
            "MAX_SWAPS", "DENSE_FACTOR", "MIN_ITERATIONS", "ALL_PAIRS_UP_TO", "RESTART_AFTER", "PRICE_SCALE"]
 
 FloatArray = NDArray[np.float64]
@@ -85,6 +101,11 @@ KICK = 0.05
 PROBE_STEPS = 4
 #: subgradient steps on the capacity prices before the search (0: start where the caller did)
 DUAL_STEPS = 2000
+#: at most this many candidate evaluations in those steps (fewer steps on huge batches)
+DUAL_WORK = 300_000_000
+#: the search ends at the restart after this many in a row without a better assignment (type d 200 x 20
+#: found its last improvements 3 restarts apart at most, seeds 0 and 1); a count, so deterministic
+STALL_RESTARTS = 4
 #: spread (log scale) of the seeded noise on the dual prices at a restart
 RESTART_NOISE = 0.1
 #: improving shifts on untouched reps looked at after the best one in an iteration (0: one move)
@@ -607,7 +628,7 @@ def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, 
     best, best_total = search.current.copy(), search.total
     bands_open = not (np.any(rules.count_lower > 0) or np.any(np.isfinite(rules.count_upper)))
     if DUAL_STEPS > 0 and bands_open and iterations > 0:
-        search.relaxed_start(DUAL_STEPS, best_total)
+        search.relaxed_start(min(DUAL_STEPS, DUAL_WORK // max(search.pair.size, 1)), best_total)
         if float(search.overload().max(initial=0.0)) <= 0 and search.total > best_total:
             best, best_total = search.current.copy(), search.total
         elif search.total - float(search.price @ search.overload()) < best_total:
@@ -635,7 +656,7 @@ def _reachable(problem: Problem, ceiling: float | None) -> float:
     return float(ceiling)
 
 
-def _more_shifts(search: _Search, value: FloatArray, first: int, iteration: int) -> None:
+def _more_shifts(search: _Search, value: FloatArray, first: int, first_source: int, iteration: int) -> None:
     """After the best shift, further improving shifts that touch none of the reps moved so far.
 
     Shifts on disjoint reps do not change each other's value, so making them together is
@@ -646,8 +667,7 @@ def _more_shifts(search: _Search, value: FloatArray, first: int, iteration: int)
     """
     touched = np.zeros(search.n_reps, bool)
     moved = np.zeros(search.leads.size, bool)
-    touched[search.rep[first]] = True
-    touched[search.rep[search.current[search.lead[first]]]] = True  # (after the move: the new rep)
+    touched[search.rep[first]] = touched[first_source] = True
     moved[search.lead[first]] = True
     for candidate in _top(value, MORE_SHIFTS):
         if value[candidate] <= 0:
@@ -667,10 +687,11 @@ def _tabu(search: _Search, iterations: int, deadline: float | None, best: IntArr
     It stops early once ``best_total`` reaches ``reachable`` (nothing better exists).
     """
     since_best = 0
+    stale_restarts = 0  # restarts since the last better assignment
     done = 0
     stopped = False
     for iteration in range(1, iterations + 1):
-        if best_total >= reachable - 1e-9 * max(abs(reachable), 1.0):
+        if best_total >= reachable - 1e-9 * max(abs(reachable), 1.0) or stale_restarts > STALL_RESTARTS:
             break
         if deadline is not None and time.perf_counter() > deadline:
             stopped = True
@@ -703,9 +724,10 @@ def _tabu(search: _Search, iterations: int, deadline: float | None, best: IntArr
         if not (np.isfinite(shift_top) or np.isfinite(swap_top) or np.isfinite(chain_top)):
             break  # nothing may move (every move tabu or blocked)
         if shift_top >= swap_top and shift_top >= chain_top:
+            source = int(search.rep_of_lead[search.lead[best_shift]])
             search.move(best_shift, iteration)
             if shift_top > 0 and MORE_SHIFTS > 0:
-                _more_shifts(search, shift_value, best_shift, iteration)
+                _more_shifts(search, shift_value, best_shift, source, iteration)
         elif swap_top >= chain_top:
             a, b = int(one[best_swap]), int(two[best_swap])
             search.move(a, iteration)
@@ -718,16 +740,16 @@ def _tabu(search: _Search, iterations: int, deadline: float | None, best: IntArr
         since_best += 1
         feasible = float(search.overload().max(initial=0.0)) <= 0
         if feasible and search.total > best_total + 1e-9 * max(abs(best_total), 1.0):
-            best, best_total, since_best = search.current.copy(), search.total, 0
+            best, best_total, since_best, stale_restarts = search.current.copy(), search.total, 0, 0
         elif not feasible and search.total > best_total + 1e-9 * max(abs(best_total), 1.0) \
                 and int(np.count_nonzero(search.overload() > 0)) <= PROBE_STEPS:
             probed = search.probe(PROBE_STEPS)
             if probed is not None and probed[1] > best_total + 1e-9 * max(abs(best_total), 1.0):
-                best, best_total, since_best = probed[0], probed[1], 0
+                best, best_total, since_best, stale_restarts = probed[0], probed[1], 0, 0
             elif since_best >= RESTART_AFTER:
                 search.restart(best, max(int(KICK * search.leads.size), 1), iteration)
-                since_best = 0
+                since_best, stale_restarts = 0, stale_restarts + 1
         elif since_best >= RESTART_AFTER:
             search.restart(best, max(int(KICK * search.leads.size), 1), iteration)
-            since_best = 0
+            since_best, stale_restarts = 0, stale_restarts + 1
     return best, best_total, done, stopped
