@@ -230,7 +230,7 @@ class _Search:
         self.dual_value: float | None = None  # the dual's value once relaxed_start ran
         self.dual_overload = 0.0  # the overload of the dual's own pick
 
-    def relaxed_start(self, steps: int, target: float) -> None:
+    def relaxed_start(self, steps: int, target: float, deadline: float | None = None) -> None:
         """Move to the assignment that the capacity prices of a Lagrangian dual pick, and take
         those prices as the overload prices.
 
@@ -251,6 +251,8 @@ class _Search:
         step_size, stale = 2.0, 0
         first = self.lead_start[:-1]
         for _ in range(steps):
+            if deadline is not None and time.perf_counter() > deadline:
+                break  # a safety stop: the best prices so far
             reduced = self.score - price[self.rep] * self.effort
             top = np.maximum.reduceat(reduced, first)
             pick = self._first_max(reduced, top)
@@ -628,7 +630,7 @@ def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, 
     best, best_total = search.current.copy(), search.total
     bands_open = not (np.any(rules.count_lower > 0) or np.any(np.isfinite(rules.count_upper)))
     if DUAL_STEPS > 0 and bands_open and iterations > 0:
-        search.relaxed_start(min(DUAL_STEPS, DUAL_WORK // max(search.pair.size, 1)), best_total)
+        search.relaxed_start(min(DUAL_STEPS, DUAL_WORK // max(search.pair.size, 1)), best_total, deadline)
         if float(search.overload().max(initial=0.0)) <= 0 and search.total > best_total:
             best, best_total = search.current.copy(), search.total
         elif search.total - float(search.price @ search.overload()) < best_total:
