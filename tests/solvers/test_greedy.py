@@ -235,6 +235,24 @@ def test_relabelling_leads_and_reps_permutes_the_answer(drawn: tuple[fa.Problem,
     assert after.objective == pytest.approx(before.objective, rel=1e-12, abs=1e-12)
 
 
+def test_ties_made_by_the_learned_prices_are_broken_by_score_not_index() -> None:
+    # found by hypothesis: the capacity price makes lead 3 exactly indifferent between reps 0 and
+    # 1; broken by index, one labelling of the batch got the optimum and the other 5.005
+    inf = np.inf
+    score = np.array([[1.4276819219175063, -0.15855877048524347, -inf],
+                      [-0.9291417923537545, -inf, 0.6618649966044188],
+                      [1.0401955597864059, 0.8796631939186202, -inf],
+                      [0.45880733249972255, 0.2354041002788184, -inf],
+                      [-0.9593193886274695, -1.2754982442819556, -inf],
+                      [1.6397037835545936, 0.25510022859319675, -inf]])
+    problem = fa.Problem(score=score, capacity=[3.0, 4.0, 1.0])
+    moved = problem.permuted(np.array([2, 3, 0, 5, 4, 1]), np.array([2, 0, 1]))
+    for batch in (problem, moved):
+        result = _greedy(batch, objective="score")
+        assert result.status is fa.Status.OPTIMAL
+        assert result.objective == pytest.approx(5.067721228494861, rel=1e-12)
+
+
 def test_relabelling_a_medium_batch_permutes_the_answer() -> None:
     problem = _medium(17, n_leads=800, n_reps=25, slack=0.95)
     rng = np.random.default_rng(1)

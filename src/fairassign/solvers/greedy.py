@@ -57,6 +57,9 @@ __all__ = ["GreedySolver", "greedy_assign"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
+#: weight of the raw score added to the adjusted scores of the priced pass: breaks the exact
+#: ties the learned prices create (a lead indifferent between two reps) by score, not by index
+TIE_BY_SCORE = 1e-9
 #: evaluations of the Lagrangian spent learning prices, and then tightening the bound
 PRICE_STEPS = 12
 BOUND_STEPS = 3
@@ -456,7 +459,8 @@ def greedy_assign(problem: Problem, rules: Rules, request: SolveRequest,
                            relax_count=False)
     adjusted = adjusted_scores(view, learned.multipliers)
     if best is None or deadline is None or time.perf_counter() < deadline:
-        priced = run(matcher, adjusted)
+        # learned prices make pairs tie exactly at break-even; the raw score, not the index, breaks such ties
+        priced = run(matcher, adjusted + TIE_BY_SCORE * view.score)
         if best is None or side or _better(view, priced, best, lexicographic):
             best = priced  # under side rules the priced answer is the one repair can work from
     rep_of = np.full(problem.n_leads, -1, np.int64)
