@@ -31,7 +31,8 @@ morning, the sample's prices). Per router and day: the period's score so far aga
 days' capacity-only optima (``x bound``: no fair assignment can beat it), and the largest fair-share
 deviation of the period so far, with the number of reps outside ``+-t``. ``--period-offline`` adds the
 offline answer over the period (``fa.solve`` each day with the period rule and what it gave earlier;
-slow: one fair solve per day).
+slow: one fair solve per day; ``--offline-solver`` picks the backend, ``--routers`` with no variant
+leaves the routers out).
 
 Reported per method: total score and its ratio to offline, leads assigned, the largest fair-share
 deviation (``max |V_r - share_r V| / (share_r V)``; FairShare(t) holds when it is <= t), rules broken
@@ -231,7 +232,8 @@ def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any
         for day, stream in enumerate(streams):
             rule = fa.FairShare(args.tolerance, received=received.copy())
             if options is None:  # fa.solve holds a period rule exactly (over_time.history's reduction)
-                result = fa.solve(stream, [rule], objective="score", time_limit=args.time_limit, seed=day)
+                result = fa.solve(stream, [rule], objective="score", time_limit=args.time_limit, seed=day,
+                                  solver=args.offline_solver)
                 rep_of, micro, note = result.rep_of, None, f"{result.status.name} {result.solver}"
             else:
                 router = Router(sample, [rule], seed=day, expected_leads=stream.n_leads,
@@ -270,16 +272,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refresh", type=int, default=2_000, help="refresh_every for router+refresh (0: skip)")
     parser.add_argument("--window", type=int, default=1_000)
     parser.add_argument("--time-limit", type=float, default=300.0, help="seconds for the offline solve")
-    parser.add_argument("--routers", nargs="+", default=["feedback:2"], metavar="MODE:GAIN",
+    parser.add_argument("--routers", nargs="*", default=["feedback:2"], metavar="MODE:GAIN",
                         help="router variants, each fair_prices:fair_gain (modes track, feedback, lp, split; "
                              "append :guard for fair_guard=True, :fill=G for fill_gain=G, :margin=M for "
                              "fair_margin=M), "
-                             "e.g. feedback:2 track:40 split:50:fill=10")
+                             "e.g. feedback:2 track:40 split:50:fill=10; none given: no router (with --period "
+                             "--period-offline, the offline rows alone)")
     parser.add_argument("--tier-effort", action="store_true", help="effort by tier (A=3, B=2, C=1)")
     parser.add_argument("--hindsight", action="store_true",
                         help="add a router with prices from the stream's own LP (a limit no router reaches)")
     parser.add_argument("--period", type=int, default=0, metavar="DAYS",
                         help="route DAYS days with the fair share held over the period (see the module docstring)")
+    parser.add_argument("--offline-solver", default="auto",
+                        help="backend of the --period-offline solves (default auto)")
     parser.add_argument("--period-offline", action="store_true",
                         help="with --period: also the offline solve of each day with the period's history")
     args = parser.parse_args(argv)
