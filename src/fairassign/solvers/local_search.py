@@ -278,10 +278,14 @@ class _Search:
     def price_at(self, price: FloatArray) -> None:
         """Every lead to its candidate of highest :math:`s_p - \\lambda_{r(p)} e_p`; ``price`` becomes the prices."""
         reduced = self.score - price[self.rep] * self.effort
-        self.current = self._first_max(reduced, np.maximum.reduceat(reduced, self.lead_start[:-1]))
-        self.rep_of_lead = self.rep[self.current]
-        self._recount()
+        self.go_to(self._first_max(reduced, np.maximum.reduceat(reduced, self.lead_start[:-1])))
         self.price = price.copy()
+
+    def go_to(self, current: IntArray) -> None:
+        """Hold ``current`` (a candidate per local lead, taken over, not copied), with its loads and no tabu."""
+        self.current = current
+        self.rep_of_lead = self.rep[current]
+        self._recount()
         self.tabu_until[:] = 0
 
     def _first_max(self, values: FloatArray, top: FloatArray) -> IntArray:
@@ -563,10 +567,7 @@ class _Search:
                     break
                 spread /= 2
             return
-        self.current = best.copy()
-        self.rep_of_lead = self.rep[self.current]
-        self._recount()
-        self.tabu_until[:] = 0
+        self.go_to(best.copy())
         self.price = self.dual_price.copy()
         for lead in self.rng.permutation(self.leads.size)[:kick]:
             options = np.arange(self.lead_start[lead], self.lead_start[lead + 1])
@@ -636,9 +637,7 @@ def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, 
         elif search.total - float(search.price @ search.overload()) < best_total:
             # the caller's start is worth more at the dual prices than the dual's pick (an LP
             # rounding often is): begin there, with the dual prices; restarts use the pick
-            search.current = best.copy()
-            search.rep_of_lead = search.rep[best]
-            search._recount()
+            search.go_to(best.copy())
     best, _, done, stopped = _tabu(search, iterations, deadline, best, best_total, _reachable(problem, ceiling))
     result = rep_of.copy()
     result[search.leads] = search.rep[best]
@@ -699,22 +698,21 @@ def _tabu(search: _Search, iterations: int, deadline: float | None, best: IntArr
             stopped = True
             break
         done = iteration
+        bar = best_total + 1e-9 * max(abs(best_total), 1.0)  # a total above this beats the best
         over_now = float(search.overload().sum())
         gain, value, change = search.shifts()
         feasible_after = over_now + change <= 0
-        aspire = feasible_after & (search.total + gain > best_total + 1e-9 * max(abs(best_total), 1.0))
+        aspire = feasible_after & (search.total + gain > bar)
         allowed = np.isfinite(value) & ((search.tabu_until <= iteration) | aspire)
         shift_value = np.where(allowed, value, -np.inf)
         one, two, swap_gain, swap_value, swap_change = search.swaps(np.where(np.isfinite(value), value, gain))
         if one.size:
-            swap_aspire = (over_now + swap_change <= 0) & (
-                search.total + swap_gain > best_total + 1e-9 * max(abs(best_total), 1.0))
+            swap_aspire = (over_now + swap_change <= 0) & (search.total + swap_gain > bar)
             free = ((search.tabu_until[one] <= iteration) & (search.tabu_until[two] <= iteration)) | swap_aspire
             swap_value = np.where(free, swap_value, -np.inf)
         path, chain_gain, chain_value, chain_change = search.chains(CHAIN_WIDTH, CHAIN_DEPTH)
         if chain_value.size:
-            chain_aspire = (over_now + chain_change <= 0) & (
-                search.total + chain_gain > best_total + 1e-9 * max(abs(best_total), 1.0))
+            chain_aspire = (over_now + chain_change <= 0) & (search.total + chain_gain > bar)
             free = np.all((path < 0) | (search.tabu_until[np.maximum(path, 0)] <= iteration), axis=1)
             chain_value = np.where(free | chain_aspire, chain_value, -np.inf)
         best_shift = int(np.argmax(shift_value)) if shift_value.size else -1
@@ -741,17 +739,13 @@ def _tabu(search: _Search, iterations: int, deadline: float | None, best: IntArr
         search.adapt_prices()
         since_best += 1
         feasible = float(search.overload().max(initial=0.0)) <= 0
-        if feasible and search.total > best_total + 1e-9 * max(abs(best_total), 1.0):
+        if feasible and search.total > bar:
             best, best_total, since_best, stale_restarts = search.current.copy(), search.total, 0, 0
-        elif not feasible and search.total > best_total + 1e-9 * max(abs(best_total), 1.0) \
-                and int(np.count_nonzero(search.overload() > 0)) <= PROBE_STEPS:
+        elif not feasible and search.total > bar and int(np.count_nonzero(search.overload() > 0)) <= PROBE_STEPS:
             probed = search.probe(PROBE_STEPS)
-            if probed is not None and probed[1] > best_total + 1e-9 * max(abs(best_total), 1.0):
+            if probed is not None and probed[1] > bar:
                 best, best_total, since_best, stale_restarts = probed[0], probed[1], 0, 0
-            elif since_best >= RESTART_AFTER:
-                search.restart(best, max(int(KICK * search.leads.size), 1), iteration)
-                since_best, stale_restarts = 0, stale_restarts + 1
-        elif since_best >= RESTART_AFTER:
+        if since_best >= RESTART_AFTER:  # 0 after a better assignment
             search.restart(best, max(int(KICK * search.leads.size), 1), iteration)
             since_best, stale_restarts = 0, stale_restarts + 1
     return best, best_total, done, stopped
