@@ -222,3 +222,15 @@ def test_fair_share_zero_total_weight() -> None:
     with pytest.raises(ValidationError, match=re.escape(
             "FairShare needs a positive total weight; the FairShare.weight of every rep sums to 0")):
         bind(problem, [fa.FairShare(0.1, weight=[0, 0])])
+
+
+def test_fair_narrowed_cuts_every_tolerance_and_keeps_the_rest() -> None:
+    problem = fa.Problem(score=np.ones((4, 2)), capacity=[3.0, 1.0])
+    rules = bind(problem, [fa.FairShare(0.2), fa.FairShare(0.4, weight=[1.0, 1.0]), fa.CountBand(upper=3)])
+    narrowed = rules.fair_narrowed(0.25)
+    assert [fair.tolerance for fair in narrowed.fair] == pytest.approx([0.15, 0.3])
+    for old, new in zip(rules.fair, narrowed.fair, strict=True):
+        np.testing.assert_array_equal(new.share, old.share)
+        assert np.all(new.low >= old.low) and np.all(new.high <= old.high)
+    np.testing.assert_array_equal(narrowed.count_upper, rules.count_upper)
+    assert narrowed.allowed is rules.allowed and narrowed.constraints == rules.constraints

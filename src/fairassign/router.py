@@ -177,8 +177,7 @@ def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.
     from scipy.optimize import linprog
 
     if fair_margin > 0 and rules.fair:  # aim inside the band: leads routed whole scatter the shares around the aim
-        rules = replace(rules, fair=tuple(replace(fair, tolerance=fair.tolerance * (1.0 - fair_margin))
-                                          for fair in rules.fair))
+        rules = rules.fair_narrowed(fair_margin)
     model = build_linear_model(problem, rules, merge_fair=True)
     lower, upper = model.row_lower.copy(), model.row_upper.copy()
     capacity = problem.capacity

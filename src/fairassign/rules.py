@@ -8,7 +8,7 @@ pinned pair and must be assigned, so a backend needs no separate notion of a pin
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -88,6 +88,15 @@ class Rules:
 
     def describe(self) -> list[str]:
         return [constraint.describe() for constraint in self.constraints]
+
+    def fair_narrowed(self, margin: float) -> Rules:
+        """These rules with every fair share's tolerance t cut to :math:`t (1 - m)`, ``margin`` m.
+
+        An LP priced or rounded at the narrower bands aims inside the rule's own, so that leads
+        placed whole (rounding, routing) still land inside them.
+        """
+        return replace(self, fair=tuple(replace(fair, tolerance=fair.tolerance * (1.0 - margin))
+                                        for fair in self.fair))
 
 
 def _per_rep(rule: str, name: str, bound: object, n_reps: int, default: float) -> NDArray[np.float64]:

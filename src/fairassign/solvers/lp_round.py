@@ -337,8 +337,7 @@ def _inside_fair_bands(rules: Rules) -> Rules | None:
     rounding; None where that does not apply (no fair share, a fixed total, or tolerance 0)."""
     if not rules.fair or bool(rules.must_assign.all()) or not any(fair.tolerance > 0 for fair in rules.fair):
         return None
-    return replace(rules, fair=tuple(replace(fair, tolerance=fair.tolerance * (1.0 - FAIR_MARGIN))
-                                     for fair in rules.fair))
+    return rules.fair_narrowed(FAIR_MARGIN)
 
 
 def _better(problem: Problem, request: SolveRequest, first: NDArray[np.int64], second: NDArray[np.int64]) -> bool:
