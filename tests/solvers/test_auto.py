@@ -93,6 +93,24 @@ def test_under_a_time_limit_a_large_batch_runs_the_greedy_first(monkeypatch: pyt
     assert "safety net" not in fa.solve(problem, rules).reason
 
 
+def test_the_safety_net_gets_a_share_of_the_time_limit_and_lp_round_the_rest(monkeypatch: pytest.MonkeyPatch):
+    # the greedy's repair could spend the whole limit and leave lp-round nothing (a tiered
+    # 10k x 200 day with a fair share over a free total: NO_SOLUTION at 150 s)
+    monkeypatch.setattr(auto, "SAFETY_NET_PAIRS", 100)
+    limits: dict[str, float] = {}
+    real_run = auto._run
+
+    def recording(name, problem, rules, request, search=True):
+        limits[name] = request.time_limit
+        return real_run(name, problem, rules, request, search)
+
+    monkeypatch.setattr(auto, "_run", recording)
+    problem = _batch(300, 20, 10, seed=4)
+    fa.solve(problem, [fa.FairShare(0.1)], objective="score", time_limit=40)
+    assert limits["greedy"] == pytest.approx(auto.SAFETY_NET_SHARE * 40)
+    assert 40 * (1 - auto.SAFETY_NET_SHARE) - 1e-9 <= limits["lp-round"] <= 40
+
+
 # --------------------------------------------------------------------------- interruption (Ctrl-C)
 def _interrupt_at(monkeypatch: pytest.MonkeyPatch, stage: str) -> list[str]:
     """Make ``auto`` raise KeyboardInterrupt when it starts ``stage``; return the stages started."""

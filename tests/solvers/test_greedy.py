@@ -285,3 +285,21 @@ def test_zero_time_limit_still_answers_within_the_rules() -> None:
     assert result.status is not fa.Status.INVALID
     if result.status.has_solution:
         assert result.violations == ()
+
+
+def test_the_repair_gets_the_time_left_not_the_whole_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fairassign.solvers.repair as repair_module
+
+    seen: list[float | None] = []
+    real_repair = repair_module.repair
+
+    def recording(problem, rules, rep_of, request, priority=None):  # type: ignore[no-untyped-def]
+        seen.append(request.time_limit)
+        return real_repair(problem, rules, rep_of, request, priority)
+
+    monkeypatch.setattr(repair_module, "repair", recording)
+    problem = random_problem(300, 12, seed=3)
+    result = _greedy(problem, (fa.FairShare(0.05),), objective="score", time_limit=30.0)
+    assert seen, "the fair share did not need the repair pass: the test does not test it"
+    assert result.violations == ()
+    assert seen[0] is not None and seen[0] < 30.0

@@ -7,8 +7,11 @@ The plan, in order:
 2. Otherwise a heuristic runs first, so there is always an answer when one can be found
    quickly: ``lp-round`` up to :data:`LP_MAX_PAIRS` candidate pairs, ``greedy`` beyond
    (and ``greedy`` again if ``lp-round`` finds nothing). Under a time limit, above
-   :data:`SAFETY_NET_PAIRS` pairs, ``greedy`` runs *before* ``lp-round`` (which gets the time
-   left), so that a limit the LP cannot meet still ends with an assignment.
+   :data:`SAFETY_NET_PAIRS` pairs, ``greedy`` runs *before* ``lp-round``, within
+   :data:`SAFETY_NET_SHARE` of the limit, so that a limit the LP cannot meet still ends with
+   an assignment; ``lp-round`` gets the time left. (Its share is capped because the greedy's
+   repair of a fair share far from its start can take all of it: on a tiered 10k x 200 day
+   with FairShare(0.10) over a free total it found nothing in 150 s, where lp-round needs 40 s.)
 3. If the heuristic's gap is above ``rel_gap`` (any gap at all on a tiny batch, up to
    :data:`TINY_PAIRS` pairs, where a proof costs milliseconds) and the batch is small enough
    (:data:`EXACT_MAX_PAIRS`), an exact backend refines it, warm-started from that answer:
@@ -79,7 +82,7 @@ from .local_search import applies as _local_search_applies
 from .local_search import improve as _local_search
 
 __all__ = ["solve_auto", "INTERRUPTED", "LP_MAX_PAIRS", "EXACT_MAX_PAIRS", "DEFAULT_EXACT_SECONDS", "MIN_EXACT_SECONDS",
-           "EXACT_TIME_FACTOR", "TINY_PAIRS", "SAFETY_NET_PAIRS", "GAP_CPSAT_SHARE"]
+           "EXACT_TIME_FACTOR", "TINY_PAIRS", "SAFETY_NET_PAIRS", "SAFETY_NET_SHARE", "GAP_CPSAT_SHARE"]
 
 _log = logging.getLogger("fairassign.auto")
 
@@ -87,6 +90,8 @@ _log = logging.getLogger("fairassign.auto")
 LP_MAX_PAIRS = 500_000
 #: above this many candidate pairs, under a time limit, the greedy runs before lp-round as a safety net
 SAFETY_NET_PAIRS = 200_000
+#: share of the time limit the safety-net greedy may use
+SAFETY_NET_SHARE = 0.25
 #: up to this many candidate pairs, CP-SAT refines the heuristic's answer
 EXACT_MAX_PAIRS = 60_000
 #: up to this many candidate pairs, CP-SAT rather than the MIP refines (its start-up is cheaper)
@@ -197,7 +202,8 @@ def _stages(problem: Problem, rules: Rules, request: SolveRequest, started: floa
     if heuristic == "lp-round" and request.time_limit is not None and problem.n_pairs > SAFETY_NET_PAIRS:
         # the LP may not finish in time on a large batch: the greedy's answer comes first, so
         # that a time limit always ends with the best assignment found so far
-        outputs.append(("greedy", _stage(running, "greedy", problem, rules, request)))
+        net = replace(request, time_limit=SAFETY_NET_SHARE * request.time_limit)
+        outputs.append(("greedy", _stage(running, "greedy", problem, rules, net)))
         steps.append("greedy first, as a safety net under the time limit")
         if outputs[-1][1].status is Status.INFEASIBLE:
             return "greedy", "auto: " + steps[0] + ", proved the rules infeasible", outputs[-1][1]

@@ -32,7 +32,7 @@ The plan, each step a few passes over the allowed pairs (never a Python loop ove
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -509,7 +509,8 @@ class GreedySolver(Solver):
 
             priority = problem.pair_score.copy()
             priority[view.pair] = answer.adjusted
-            repaired = repair(problem, rules, rep_of, request, priority=priority)
+            left = None if deadline is None else max(deadline - time.perf_counter(), 0.1)
+            repaired = repair(problem, rules, rep_of, replace(request, time_limit=left), priority=priority)
             if repaired is None:
                 diagnosis = ("greedy: its answer breaks " + ", ".join(broken)
                              + ", and the repair pass found no assignment that keeps every rule",)

@@ -72,7 +72,7 @@ from ..rules import Rules
 from .base import Solver, SolveRequest, SolverOutput, register
 from .repair import repair_with_proof, usable_pairs
 
-__all__ = ["LpRoundSolver", "TOP_K", "MAX_ROUNDS", "FAIR_MARGIN"]
+__all__ = ["LpRoundSolver", "TOP_K", "MAX_ROUNDS", "FAIR_MARGIN", "FAIR_MARGINS"]
 
 #: pairs per lead in the first restricted LP (by score)
 TOP_K = 5
@@ -80,6 +80,8 @@ TOP_K = 5
 MAX_ROUNDS = 8
 #: share of a fair-share tolerance the first rounding keeps inside the rule's bands (step 3)
 FAIR_MARGIN = 0.05
+#: the margins tried in turn until a rounding inside the bands is repaired (step 3)
+FAIR_MARGINS = (FAIR_MARGIN, 0.3)
 #: the least time the rounding of the rule's own LP gets after the one inside the bands found an answer
 _SECOND_ROUNDING_SECONDS = 5.0
 #: LP values this close to 1 count as integral
@@ -332,12 +334,12 @@ def _round(problem: Problem, model: LinearModel, x: NDArray[np.float64], rules: 
     return rep_of
 
 
-def _inside_fair_bands(rules: Rules) -> Rules | None:
-    """``rules`` with every fair share's tolerance cut by :data:`FAIR_MARGIN`, for step 3's first
+def _inside_fair_bands(rules: Rules, margin: float = FAIR_MARGIN) -> Rules | None:
+    """``rules`` with every fair share's tolerance cut by ``margin``, for step 3's first
     rounding; None where that does not apply (no fair share, a fixed total, or tolerance 0)."""
     if not rules.fair or bool(rules.must_assign.all()) or not any(fair.tolerance > 0 for fair in rules.fair):
         return None
-    return rules.fair_narrowed(FAIR_MARGIN)
+    return rules.fair_narrowed(margin)
 
 
 def _better(problem: Problem, request: SolveRequest, first: NDArray[np.int64], second: NDArray[np.int64]) -> bool:
@@ -469,10 +471,12 @@ class LpRoundSolver(Solver):
         if answer.status != "optimal" or answer.x is None:
             return self._failed(problem, rules, model, answer, use_highs)
         notes.append(f"LP {answer.value:.6g} after {answer.rounds} pricing round{'s' if answer.rounds != 1 else ''}")
-        inside = None
-        inner = _inside_fair_bands(rules)
+        inside, margin = None, FAIR_MARGIN
         repair_deadline = deadline
-        if inner is not None:
+        for margin in FAIR_MARGINS:
+            inner = _inside_fair_bands(rules, margin)
+            if inner is None:
+                break
             inside = _round_inside(problem, rules, inner, request, deadline, use_highs)
             if inside is not None:
                 # the rounding of the rule's own LP, as a second try, gets a bounded budget: its
@@ -480,6 +484,7 @@ class LpRoundSolver(Solver):
                 spent = time.perf_counter() - started
                 extra = time.perf_counter() + max(_SECOND_ROUNDING_SECONDS, 0.5 * spent)
                 repair_deadline = extra if deadline is None else min(deadline, extra)
+                break
         repaired, proven = None, False
         if repair_deadline is None or repair_deadline - time.perf_counter() > 0.05:
             start = _round(problem, model, answer.x, rules)
@@ -490,7 +495,7 @@ class LpRoundSolver(Solver):
             proven = False  # an answer exists: no proof of infeasibility can stand
             if repaired is None or _better(problem, request, inside, repaired):
                 repaired = inside
-                notes.append(f"rounded from the LP with fair-share bands {FAIR_MARGIN:.0%} of the tolerance inside")
+                notes.append(f"rounded from the LP with fair-share bands {margin:.0%} of the tolerance inside")
         if repaired is None and proven:
             return SolverOutput(
                 rep_of=np.full(problem.n_leads, -1, dtype=np.int64), status=Status.INFEASIBLE,
