@@ -11,7 +11,11 @@ local moves that change as little score as it can, in three stages:
    the focus and every move touching it is scored at once (vectorised): move a lead to
    another rep, assign an unassigned lead, unassign a lead, or swap a lead in and another
    out. The move that removes the most penalty per unit of score lost is applied. Each move
-   strictly lowers the total penalty, so the loop ends.
+   strictly lowers the total penalty, so the loop ends. A rep whose exchanges and swaps do
+   not help is set aside until a move touches it; when no move touching a rep in breach
+   helps, a lead anywhere may leave or join the assignment (under a fair share, a smaller
+   or larger total shifts every band). A descent that dead-ends is run again from its start
+   in the *careful* order (every rep tried again after each move), which ends elsewhere.
    **Insertion.** When moves stall with must-assign leads missing, each is placed on its
    least-penalised usable pair and the moves run again with a missing lead weighing more
    than the whole penalty: a lead worth nearly a rep's fair share gets in by having the
@@ -21,7 +25,10 @@ local moves that change as little score as it can, in three stages:
    move into them) are freed and re-assigned by a small MIP (HiGHS through scipy) with
    everything else fixed; a neighbourhood that cannot be fixed is widened by a ring of reps
    and tried again. On small batches the neighbourhood is the whole batch, so a ``None``
-   answer there is a proof that no rule-keeping assignment exists.
+   answer there is a proof that no rule-keeping assignment exists. An answer the MIP did
+   not prove optimal is kept only if it assigns at least half the freed leads the state
+   held: under a fair share over a free total the empty assignment keeps every rule, and
+   that is what HiGHS returns when its time runs out on a hard neighbourhood.
 3. **Fill and improve.** Unassigned leads are added where every rule still holds (all of them
    under the lexicographic objective, those with a positive score under ``"score"``); under
    the lexicographic objective, leads still out are tried once more by insertion; then
