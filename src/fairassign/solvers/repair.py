@@ -69,6 +69,11 @@ _PROGRESS = 1e-9
 _MISSING_WEIGHT = 2.0
 #: weight of a shortfall below a lower limit, relative to an excess over an upper one
 _SHORT_WEIGHT = 0.25
+#: a move is chosen among those removing at least this share of the most penalty any move removes.
+#: By score lost per penalty removed alone, repairs near a fair share's bands crawled: from the
+#: greedy's start on a tiered 10k x 200 day, 3,400 moves in 90 s left 4.2 units; with this
+#: rule the repair ended in 68 s, and from the LP's rounding in 1.6 s instead of 7 s
+_SUBSTANTIAL = 0.5
 #: most extra single moves applied from one scoring
 _BATCH = 16
 #: a rep's penalty above which its moves are batched (far from feasible: speed over care)
@@ -352,7 +357,8 @@ class _Repairer:
 
     def _choose(self, delta: NDArray[np.float64], loss: NDArray[np.float64],
                 count_change: NDArray[np.float64]) -> int:
-        """Index of the best improving move, or -1: most penalty removed per score lost.
+        """Index of the best improving move, or -1: most penalty removed per score lost, among
+        the moves that remove at least :data:`_SUBSTANTIAL` of the most any move removes.
 
         Under the lexicographic objective a move that unassigns a lead is a last resort.
         Ties go to the lowest index, so the choice is deterministic.
@@ -364,6 +370,9 @@ class _Repairer:
                 improving = keeps_count
         if not improving.any():
             return -1
+        # the ratio alone picks slivers: moves that remove almost no penalty at almost no cost,
+        # thousands of them in a row near the bands (see _SUBSTANTIAL)
+        improving &= -delta >= _SUBSTANTIAL * float(np.max(-delta[improving]))
         ratio = np.where(improving, loss / np.where(improving, -delta, 1.0), np.inf)
         return int(np.argmin(ratio))
 
@@ -536,9 +545,9 @@ class _Repairer:
     def run_moves(self, deadline: float, steps: int | None = None, careful: bool = False) -> bool:
         """Stage 1; True when every rule holds (within ``steps`` moves, by default plenty).
 
-        A rep whose exchanges and swaps do not help is set aside until a move touches it (or
-        changes the total value, which shifts every fair band); the stage ends only when a
-        pass over every focus, none set aside, finds no move. Trying every set-aside rep again
+        A rep whose exchanges and swaps do not help is set aside until a move touches it (a
+        change of the total value shifts every fair band too, but only a little: the stage
+        ends only when a pass over every focus, none set aside, finds no move). Trying every set-aside rep again
         after each move (``careful``) re-scores the same swaps before each move: at 10k x 200
         under a fair share that took 41 s where setting aside takes 7 s. The two orders of
         moves end in different places, so :func:`repair_with_proof` runs the careful one when
@@ -555,14 +564,14 @@ class _Repairer:
             focus = [(-1, int(lead)) for lead in missing.tolist()]
             order = np.argsort(-penalty, kind="stable")
             focus += [(int(rep), -1) for rep in order[penalty[order] > 0].tolist()]
-            total, state = self.total, self._rep_state()
+            state = self._rep_state()
             moved = self._move_first(focus, stuck, penalty)
             if not moved and stuck:
                 stuck.clear()  # a fresh pass: moves elsewhere may have opened a way for a set-aside focus
                 moved = self._move_first(focus, stuck, penalty)
             if not moved and not self._apply_best_total_move():
                 return False
-            if careful or self.total != total:
+            if careful:
                 stuck.clear()
             else:  # lead focuses are cheap to score again; a rep stays set aside while its state stays
                 changed = set(np.flatnonzero((self._rep_state() != state).any(axis=0)).tolist())
