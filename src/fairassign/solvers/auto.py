@@ -11,7 +11,8 @@ The plan, in order:
    :data:`SAFETY_NET_SHARE` of the limit, so that a limit the LP cannot meet still ends with
    an assignment; ``lp-round`` gets the time left. (Its share is capped because the greedy's
    repair of a fair share far from its start can take all of it: on a tiered 10k x 200 day
-   with FairShare(0.10) over a free total it found nothing in 150 s, where lp-round needs 40 s.)
+   with FairShare(0.10) over a free total it found nothing in 150 s before the repair
+   changes of 2026-11-29; it now takes 86 s, and lp-round 31 s.)
 3. If the heuristic's gap is above ``rel_gap`` (any gap at all on a tiny batch, up to
    :data:`TINY_PAIRS` pairs, where a proof costs milliseconds) and the batch is small enough
    (:data:`EXACT_MAX_PAIRS`), an exact backend refines it, warm-started from that answer:

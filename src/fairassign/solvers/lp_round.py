@@ -40,8 +40,8 @@ r"""Backend ``"lp-round"``: LP relaxation, rounding, repair; the LP value is the
    60 s (5.26M after 205 s of a 300 s limit); rounding inside the bands gives 5.55M, 1.6% below
    the LP, in 2.7 s. On the 10k x 200 stream of ``benchmarks/online.py``: 33.05M in 73 s
    where the rule's LP alone gave 33.00M in 126 s. On day 1 of that benchmark's period
-   (``benchmarks/fair_free_total.py``) the repair's faster descent took lp-round from 135 s
-   to 42 s (32.85M to 32.89M, 0.89% below the LP).
+   (``benchmarks/fair_free_total.py``) the repair changes of 2026-11-29 (fifth session)
+   took lp-round from 135 s to 31 s (32.85M to 33.00M, 0.57% below the LP).
 
 4. **Repair** (:func:`fairassign.solvers.repair.repair`) restores every rule the rounding
    broke and adds leads where the rules allow.
