@@ -263,3 +263,46 @@ def test_leads_kept_out_by_a_fair_share_are_placed_under_the_lexicographic_objec
     score_only = repair(problem, bind(problem, constraints), start, SolveRequest(objective="score"),
                         priority=priority)
     assert score_only is not None and fa.verify(problem, score_only, constraints) == []
+
+
+def test_moves_lower_the_total_when_only_that_helps_reps_below_their_fair_bands() -> None:
+    # five equal shares of FairShare(0.1): band [0.18 V, 0.22 V]. Reps 0 and 1 hold their one
+    # allowed lead, 0.95, a hair below 0.18 x 5.35; no move touching them helps. Dropping rep 4's
+    # small lead lowers the total to 5.25 and every band with it, which puts every rep inside:
+    # the fix is a move away from every rep in breach
+    value = np.array([0.95, 0.95, 1.15, 1.15, 1.05, 0.1])
+    allowed = np.zeros((6, 5))
+    allowed[[0, 1, 2, 3, 4, 5], [0, 1, 2, 3, 4, 4]] = 1.0
+    problem = fa.Problem(score=sp.csr_array(allowed), capacity=[1, 1, 1, 1, 2], value=value)
+    rule = fa.FairShare(0.1, weight=np.ones(5))  # equal shares, whatever the capacities
+    state = repair_module._Repairer(problem, bind(problem, [rule]), np.array([0, 1, 2, 3, 4, 4]),
+                                    SolveRequest(objective="score"), None)
+    penalty, _ = state.penalties()
+    assert penalty[:2].min() > 0 and penalty[2:].max() == 0  # only reps 0 and 1 start outside
+    assert state.run_moves(deadline=np.inf)
+    assert state.rep_of().tolist() == [0, 1, 2, 3, 4, -1]
+    assert fa.verify(problem, state.rep_of(), [rule]) == []
+
+
+def test_a_time_limited_neighbourhood_answer_that_drops_most_leads_is_no_repair(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # under a fair share over a free total the empty assignment keeps every rule; HiGHS returns it
+    # when its time runs out, and the repair must not take it for a fix
+    import scipy.optimize
+
+    class TimedOut:
+        status = 1  # the time limit, not optimal
+
+        def __init__(self, n: int) -> None:
+            self.x = np.zeros(n)
+
+    monkeypatch.setattr(scipy.optimize, "milp", lambda c, **kwargs: TimedOut(c.size))
+    problem = random_problem(40, 4, seed=2)
+    rules = bind(problem, [fa.FairShare(0.0)])
+    start = np.arange(40) % 4
+    state = repair_module._Repairer(problem, rules, start, SolveRequest(objective="score"), None)
+    assert not state._keeps_rules()
+    before = state.rep_of()
+    assert np.count_nonzero(before >= 0) > 30
+    assert state._solve_neighbourhood(np.arange(40, dtype=np.int64), deadline=np.inf) is False
+    np.testing.assert_array_equal(state.rep_of(), before)  # the state is left as it was

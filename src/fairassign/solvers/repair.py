@@ -10,7 +10,8 @@ local moves that change as little score as it can, in three stages:
    exactly when every rule holds. Repeatedly, the rep (or lead) with the largest penalty is
    the focus and every move touching it is scored at once (vectorised): move a lead to
    another rep, assign an unassigned lead, unassign a lead, or swap a lead in and another
-   out. The move that removes the most penalty per unit of score lost is applied. Each move
+   out. Among the moves that remove at least half the most penalty any move removes, the one
+   that loses the least score per unit of penalty removed is applied. Each move
    strictly lowers the total penalty, so the loop ends. A rep whose exchanges and swaps do
    not help is set aside until a move touches it; when no move touching a rep in breach
    helps, a lead anywhere may leave or join the assignment (under a fair share, a smaller
@@ -547,11 +548,11 @@ class _Repairer:
 
         A rep whose exchanges and swaps do not help is set aside until a move touches it (a
         change of the total value shifts every fair band too, but only a little: the stage
-        ends only when a pass over every focus, none set aside, finds no move). Trying every set-aside rep again
-        after each move (``careful``) re-scores the same swaps before each move: at 10k x 200
-        under a fair share that took 41 s where setting aside takes 7 s. The two orders of
-        moves end in different places, so :func:`repair_with_proof` runs the careful one when
-        the other dead-ends.
+        ends only when a pass over every focus, none set aside, finds no move). Trying every
+        set-aside rep again after each move (``careful``) re-scores the same swaps before each
+        move: at 10k x 200 under a fair share that took 41 s where setting aside took 7 s. The
+        two orders of moves end in different places, so :func:`repair_with_proof` runs the
+        careful one when the other dead-ends.
         """
         stuck: set[tuple[int, int]] = set()
         limit = 20 * (self.problem.n_leads + self.problem.n_reps) + 100 if steps is None else steps
@@ -583,7 +584,8 @@ class _Repairer:
 
     def _move_first(self, focus: list[tuple[int, int]], stuck: set[tuple[int, int]],
                     penalty: NDArray[np.float64]) -> bool:
-        """Apply the first improving move of the first focus not set aside; add the ones without to ``stuck``."""
+        """Apply the first improving move, by focus: its single moves, then (unless it is set aside in
+        ``stuck``) its exchanges and swaps; a focus without one is added to ``stuck``."""
         for rep, lead in focus:
             if self._apply_best_singles(rep, lead, batch=rep >= 0 and penalty[rep] > _BATCH_FROM):
                 return True
