@@ -202,3 +202,34 @@ def test_tiered_day_with_a_fair_share_is_rounded_inside_its_bands() -> None:
     assert result.status is fa.Status.FEASIBLE
     assert fa.verify(problem, result.rep_of, [rule]) == []
     assert result.bound is not None and result.objective >= 0.97 * result.bound
+
+
+def test_a_failed_rounding_inside_the_bands_is_tried_again_with_the_next_margin(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import fairassign.solvers.lp_round as lp_round_module
+
+    margins: list[float] = []
+    real_inside = lp_round_module._inside_fair_bands
+
+    def recording(rules, margin=lp_round_module.FAIR_MARGIN):  # type: ignore[no-untyped-def]
+        margins.append(margin)
+        return real_inside(rules, margin)
+
+    calls: list[int] = []
+    real_repair = lp_round_module.repair_with_proof
+
+    def first_fails(problem, rules, rep_of, request, priority=None):  # type: ignore[no-untyped-def]
+        calls.append(len(calls))
+        return (None, False) if len(calls) == 1 else real_repair(problem, rules, rep_of, request, priority)
+
+    monkeypatch.setattr(lp_round_module, "_inside_fair_bands", recording)
+    monkeypatch.setattr(lp_round_module, "repair_with_proof", first_fails)
+    from fairassign.datasets import make_batch
+
+    problem = make_batch(200, 8, seed=1, capacity_slack=0.8).problem
+    rule = fa.FairShare(0.10)
+    result = fa.solve(problem, [rule], objective="score", solver="lp-round", seed=0)
+    # the first margin's repair failed, so a wider one was tried
+    assert len(margins) == 2 and margins[0] == lp_round_module.FAIR_MARGIN < margins[1]
+    assert f"{lp_round_module.FAIR_MARGIN:.0%} of the tolerance inside" not in result.reason
+    assert result.status.has_solution and fa.verify(problem, result.rep_of, [rule]) == []
