@@ -122,13 +122,14 @@ class RouterState:
     fill_factor: float = 1.0
 
 
-def _scalar(name: str, given: Any, *, positive_or_zero: bool = True) -> float:
+def _scalar(name: str, given: Any, *, positive_or_zero: bool = True, at_most: float | None = None) -> float:
+    expected = "a finite number >= 0" if at_most is None else f"a number from 0 to {at_most:g}"
     try:
         number = float(given)
     except (TypeError, ValueError):
-        raise ValidationError(f"{name} must be a finite number >= 0, got {given!r}") from None
-    if not math.isfinite(number) or (positive_or_zero and number < 0):
-        raise ValidationError(f"{name} must be a finite number >= 0, got {given!r}")
+        raise ValidationError(f"{name} must be {expected}, got {given!r}") from None
+    if not math.isfinite(number) or (positive_or_zero and number < 0) or (at_most is not None and number > at_most):
+        raise ValidationError(f"{name} must be {expected}, got {given!r}")
     return number
 
 
@@ -564,12 +565,7 @@ class Router:
         # fair_gain typical units of score per unit of value
         self._fair_penalty = (self._fair_gain * self._score_per_value if self._fair_in_lp and self._fair_gain > 0
                               else None)  # gain 0: hard rows
-        try:
-            self._fair_margin = float(fair_margin)
-        except (TypeError, ValueError):
-            self._fair_margin = math.nan
-        if not 0.0 <= self._fair_margin <= 1.0:  # NaN fails too
-            raise ValidationError(f"fair_margin must be a number from 0 to 1, got {fair_margin!r}")
+        self._fair_margin = _scalar("fair_margin", fair_margin, at_most=1.0)
 
         # running state: scalars change per lead, never whole vectors
         self._used = np.zeros(n_reps)
