@@ -554,7 +554,7 @@ class _Repairer:
         two orders of moves end in different places, so :func:`repair_with_proof` runs the
         careful one when the other dead-ends.
         """
-        stuck: set[tuple[int, int]] = set()
+        stuck: set[int] = set()  # reps set aside
         limit = 20 * (self.problem.n_leads + self.problem.n_reps) + 100 if steps is None else steps
         for _ in range(limit):
             if time.perf_counter() > deadline:
@@ -568,34 +568,33 @@ class _Repairer:
             state = self._rep_state()
             moved = self._move_first(focus, stuck, penalty)
             if not moved and stuck:
-                stuck.clear()  # a fresh pass: moves elsewhere may have opened a way for a set-aside focus
+                stuck.clear()  # a fresh pass: moves elsewhere may have opened a way for a set-aside rep
                 moved = self._move_first(focus, stuck, penalty)
             if not moved and not self._apply_best_total_move():
                 return False
             if careful:
                 stuck.clear()
-            else:  # lead focuses are cheap to score again; a rep stays set aside while its state stays
-                changed = set(np.flatnonzero((self._rep_state() != state).any(axis=0)).tolist())
-                stuck = {(rep, lead) for rep, lead in stuck if rep >= 0 and rep not in changed}
+            else:  # a rep stays set aside while its state stays
+                stuck -= set(np.flatnonzero((self._rep_state() != state).any(axis=0)).tolist())
         return False
 
     def _rep_state(self) -> NDArray[np.float64]:
         return np.stack((self.load, self.count, self.value))
 
-    def _move_first(self, focus: list[tuple[int, int]], stuck: set[tuple[int, int]],
+    def _move_first(self, focus: list[tuple[int, int]], stuck: set[int],
                     penalty: NDArray[np.float64]) -> bool:
         """Apply the first improving move, by focus: its single moves, then (unless it is set aside in
-        ``stuck``) its exchanges and swaps; a focus without one is added to ``stuck``."""
+        ``stuck``) its exchanges and swaps; a rep focus without one is added to ``stuck``."""
         for rep, lead in focus:
             if self._apply_best_singles(rep, lead, batch=rep >= 0 and penalty[rep] > _BATCH_FROM):
                 return True
-            if rep >= 0 and (rep, lead) not in stuck:
+            if rep >= 0 and rep not in stuck:
                 swap = self._best_exchange(rep) or self._best_swap(rep)
                 if swap is not None:
                     self._apply(swap[0], swap[1])
                     self._apply(swap[2], swap[3])
                     return True
-            stuck.add((rep, lead))
+                stuck.add(rep)
         return False
 
     def run_insertion(self, deadline: float, steps: int | None = None) -> bool:
