@@ -252,6 +252,10 @@ def test_route_validation_messages(call, message: str) -> None:  # type: ignore[
         ({"fair_margin": -0.1}, "fair_margin must be a number from 0 to 1"),
         ({"fair_margin": float("nan")}, "fair_margin must be a number from 0 to 1"),
         ({"fair_margin": "half"}, "fair_margin must be a number from 0 to 1, got 'half'"),
+        ({"refresh_weight": 0.0}, r"refresh_weight must be a number in \(0, 1\], got 0.0"),
+        ({"refresh_weight": 1.5}, "refresh_weight must be a number from 0 to 1, got 1.5"),
+        ({"refresh_weight": float("nan")}, "refresh_weight must be a number from 0 to 1"),
+        ({"refresh_weight": "most"}, "refresh_weight must be a number from 0 to 1, got 'most'"),
     ],
 )
 def test_constructor_validation_messages(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
@@ -270,6 +274,36 @@ def test_refresh_runs_on_schedule_and_reports() -> None:
     assert state.n_refreshes == 4
     assert state.prices.source in ("refresh", "sample")
     assert np.all(state.rep_effort <= 10.0 + 1e-9)
+
+
+@pytest.mark.parametrize("mode", ["feedback", "lp"])
+def test_refresh_weight_blends_the_window_prices_with_the_prices_in_use(mode: str) -> None:
+    sample = _sample(n_leads=40)
+    rows, values, efforts = _stream(30, 5, seed=5)
+    routers = {weight: Router(sample, [fa.FairShare(0.2)], expected_leads=100, window=30, fair_prices=mode,
+                              refresh_weight=weight) for weight in (1.0, 0.25)}
+    before = routers[1.0].prices
+    for router in routers.values():
+        for i in range(30):
+            router.route(rows[i], value=values[i], effort=efforts[i])
+        assert router.refresh()
+    fresh, blended = routers[1.0].prices, routers[0.25].prices
+    assert not np.allclose(fresh.effort, before.effort)  # the window moved the prices: the blend is seen
+    for name in ("effort", "count", "value"):
+        np.testing.assert_allclose(getattr(blended, name),
+                                   0.25 * getattr(fresh, name) + 0.75 * getattr(before, name), rtol=1e-12)
+    assert blended.source == "refresh"
+
+
+def test_refresh_weight_replaces_infinite_prices_in_use() -> None:
+    sample = _sample(n_leads=40)
+    router = Router(sample, expected_leads=100, window=30, refresh_weight=0.5)
+    router.set_prices(effort=[np.inf, 0.0, 0.0, 0.0, 0.0])  # rep 0 closed by hand
+    rows, values, efforts = _stream(30, 5, seed=6)
+    for i in range(30):
+        assert router.route(rows[i], value=values[i], effort=efforts[i]) != 0
+    assert router.refresh()
+    assert np.isfinite(router.prices.effort).all()  # averaging with inf would keep rep 0 closed for good
 
 
 def test_lp_fair_prices_mode_routes_and_keeps_capacity() -> None:

@@ -31,7 +31,9 @@ final total :math:`V` is unknown until the stream ends, so no online rule can pr
 
 Prices refresh from recent traffic when ``refresh_every`` is set: every that many routed
 leads, the LP is re-solved on the last ``window`` leads with the remaining capacity, band
-room and fair-share offsets scaled to the window's share of the leads still expected.
+room and fair-share offsets scaled to the window's share of the leads still expected. A
+window's LP prices are noisy (a few leads per rep); ``refresh_weight`` blends them with the
+prices in use, an exponential average over the refreshes.
 """
 
 from __future__ import annotations
@@ -396,6 +398,10 @@ class Router:
         the remaining room (see the module docstring). None (default): sample prices only.
     window : int, optional
         Leads in the refresh window; default the sample size.
+    refresh_weight : float
+        Weight w in (0, 1] of a refresh's LP prices: the prices become
+        :math:`w\,p_{LP} + (1 - w)\,p_{in use}`, an exponential average that damps the noise
+        of a small window (1 replaces the prices). Default 1.
     capacity : array_like (n_reps,), optional
         Capacity for the stream, when it differs from the sample problem's.
     fair_guard : bool
@@ -448,6 +454,7 @@ class Router:
         expected_leads: int | None = None,
         refresh_every: int | None = None,
         window: int | None = None,
+        refresh_weight: float = 1.0,
         capacity: ArrayLike | None = None,
         fair_guard: bool = False,
         fair_prices: str = "feedback",
@@ -466,6 +473,9 @@ class Router:
         self.refresh_every: int | None = _positive_int("refresh_every", refresh_every, allow_none=True)
         self.window: int = _positive_int("window", window if window is not None else max(n_sample, 1),
                                          allow_none=False) or 1
+        self.refresh_weight: float = _scalar("refresh_weight", refresh_weight, at_most=1.0)
+        if self.refresh_weight <= 0:
+            raise ValidationError(f"refresh_weight must be a number in (0, 1], got {refresh_weight!r}")
         n_reps = sample_problem.n_reps
         if capacity is None:
             stream_capacity = np.array(sample_problem.capacity, dtype=np.float64)
@@ -737,10 +747,20 @@ class Router:
             self._notes.append(f"{duals.note} (at lead {stop})")
         # the tracking controller keeps the sample's flow rates: measured, re-estimating them from
         # each window made its projection jump at every refresh and the shares drift
-        self._set_prices(duals.prices, float(self._value.sum()) + duals.assigned_value / scale)
+        self._set_prices(self._blend(duals.prices), float(self._value.sum()) + duals.assigned_value / scale)
         if self._split:
             self._set_plan(duals, scale, stop)
         return True
+
+    def _blend(self, fresh: RouterPrices) -> RouterPrices:
+        """``refresh_weight`` times ``fresh`` plus the rest times the prices in use (where those are finite)."""
+        weight, current = self.refresh_weight, self._prices
+        if weight >= 1.0 or current.source == "none":  # nothing learned yet to average with
+            return fresh
+        blended = [np.where(np.isfinite(old), weight * new + (1.0 - weight) * old, new)
+                   for new, old in ((fresh.effort, current.effort), (fresh.count, current.count),
+                                    (fresh.value, current.value))]
+        return RouterPrices(blended[0], blended[1], blended[2], fresh.source)
 
     # ----------------------------------------------------------------- routing
     def route(self, score_row: ArrayLike | tuple[ArrayLike, ArrayLike], value: float = 1.0, effort: float = 1.0,
