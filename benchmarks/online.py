@@ -47,8 +47,10 @@ Run::
     python benchmarks/online.py --slack 0.8 --routers feedback:2 track:2 track:10 track:40
     python benchmarks/online.py --slack 0.8 --hindsight   # adds the hindsight-prices row
     python benchmarks/online.py --period 20 --routers track:2 track:3   # fairness over a 20-day period
+    python benchmarks/online.py --period 10 --seed 1 --routers lp:4:margin=0.4 --period-offline   # another draw
 
-It prints a table and writes ``benchmarks/results/online-<mode>.csv``.
+It prints a table and writes ``benchmarks/results/online-<mode>.csv`` (``online-period-<mode>-seed<S>.csv``
+for a period run with ``--seed S`` other than 0).
 """
 
 from __future__ import annotations
@@ -217,7 +219,7 @@ def split_period(days: int, n_sample: int, per_day: int, n_reps: int, *, seed: i
 def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any]]], name: str) -> int:
     """Route ``args.period`` days with every fair share held over the period; print and write a CSV."""
     slack = args.slack[0]
-    sample, streams = split_period(args.period, args.sample, args.leads, args.reps, seed=0, slack=slack)
+    sample, streams = split_period(args.period, args.sample, args.leads, args.reps, seed=args.seed, slack=slack)
     bounds = [fa.solve(stream, objective="score").objective for stream in streams]
     share = bind(sample, [fa.FairShare(args.tolerance)]).fair[0].share  # the rule's own (default) weights
     rows_out: list[PeriodRow] = []
@@ -287,6 +289,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="route DAYS days with the fair share held over the period (see the module docstring)")
     parser.add_argument("--offline-solver", default="auto",
                         help="backend of the --period-offline solves (default auto)")
+    parser.add_argument("--seed", type=int, default=0, help="with --period: the batch's seed (default 0)")
     parser.add_argument("--period-offline", action="store_true",
                         help="with --period: also the offline solve of each day with the period's history")
     args = parser.parse_args(argv)
@@ -295,7 +298,8 @@ def main(argv: list[str] | None = None) -> int:
         args.refresh = min(args.refresh, 1_000)
     mode = "quick" if args.quick else "full"
     if args.period:
-        return run_period(args, parse_variants(args.routers), f"period-{mode}")
+        suffix = f"-seed{args.seed}" if args.seed else ""
+        return run_period(args, parse_variants(args.routers), f"period-{mode}{suffix}")
 
     results: list[Row] = []
     header = (f"{'instance':<24} {'seed':>4} {'method':<26} {'objective':>14} {'x offline':>9} {'x bound':>8} "
