@@ -30,7 +30,7 @@ from fairassign.solvers.repair import repair
 from strategies import Case, cases, seeds
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from gap_instances import generate, to_problem
+from gap_instances import GapInstance, generate, to_problem
 
 
 def _random_start(problem: fa.Problem, constraints: tuple[fa.Constraint, ...], seed: int) -> np.ndarray | None:
@@ -65,6 +65,17 @@ def test_a_rule_breaking_start_comes_back_unchanged(case: Case, seed: int) -> No
     if fa.verify(problem, start, constraints):
         np.testing.assert_array_equal(result.rep_of, start)
         assert not result.improved
+
+
+def _repaired_start(kind: str, n_leads: int, n_reps: int, seed: int) -> tuple[
+        GapInstance, fa.Problem, tuple[fa.Constraint, ...], fa.rules.Rules, np.ndarray]:
+    """A seeded GAP instance, its batch and rules, and the repair's rule-keeping start."""
+    instance = generate(kind, n_leads, n_reps, seed=seed)
+    problem, constraints = to_problem(instance)
+    rules = bind(problem, constraints)
+    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
+    assert start is not None
+    return instance, problem, constraints, rules, start
 
 
 def _brute_force_gap(cost: np.ndarray, effort: np.ndarray, capacity: np.ndarray) -> float:
@@ -109,11 +120,7 @@ def test_the_heuristics_land_within_one_percent_on_a_small_type_e_batch(solver: 
 
 
 def test_the_same_seed_gives_the_same_answer() -> None:
-    instance = generate("d", 40, 5, seed=1)
-    problem, constraints = to_problem(instance)
-    rules = bind(problem, constraints)
-    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
-    assert start is not None
+    _instance, problem, _constraints, rules, start = _repaired_start("d", 40, 5, seed=1)
     first = improve(problem, rules, start, seed=5, iterations=300)
     second = improve(problem, rules, start.copy(), seed=5, iterations=300)
     np.testing.assert_array_equal(first.rep_of, second.rep_of)
@@ -121,11 +128,7 @@ def test_the_same_seed_gives_the_same_answer() -> None:
 
 
 def test_it_improves_a_type_d_start_and_reports_it() -> None:
-    instance = generate("d", 60, 5, seed=2)
-    problem, constraints = to_problem(instance)
-    rules = bind(problem, constraints)
-    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
-    assert start is not None
+    instance, problem, constraints, rules, start = _repaired_start("d", 60, 5, seed=2)
     result = improve(problem, rules, start, iterations=500)
     assert result.improved and result.score > result.start_score
     assert instance.total_cost(result.rep_of) < instance.total_cost(start)
@@ -163,11 +166,7 @@ def test_fair_share_batches_are_handed_back_unchanged() -> None:
 
 
 def test_a_deadline_in_the_past_stops_at_once_with_the_start() -> None:
-    instance = generate("d", 30, 3, seed=0)
-    problem, constraints = to_problem(instance)
-    rules = bind(problem, constraints)
-    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
-    assert start is not None
+    _instance, problem, _constraints, rules, start = _repaired_start("d", 30, 3, seed=0)
     result = improve(problem, rules, start, deadline=0.0)
     assert result.stopped_by_time and result.iterations == 0
     np.testing.assert_array_equal(result.rep_of, start)
@@ -191,11 +190,7 @@ def _penalised(search: _Search) -> float:
 def test_chain_moves_are_valued_as_applying_them_values_them(kind: str) -> None:
     """Every ejection chain's score change, overload change and penalised value equal what
     making its shifts one by one gives, and it keeps each rep's count but the first and last."""
-    instance = generate(kind, 30, 4, seed=2)
-    problem, constraints = to_problem(instance)
-    rules = bind(problem, constraints)
-    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
-    assert start is not None
+    _instance, problem, _constraints, rules, start = _repaired_start(kind, 30, 4, seed=2)
     leads = np.flatnonzero(start >= 0)
     search = _Search(problem, rules, start, problem.pair_index(leads, start[leads]), seed=0)
     search.price = np.random.default_rng(1).uniform(0.2, 3.0, problem.n_reps)
@@ -261,11 +256,7 @@ _D40X4_OPTIMUM = {0: 2601.0, 1: 2538.0, 2: 2598.0}
 def test_type_d_starts_end_within_one_percent_of_the_proven_optimum(seed: int) -> None:
     """Type d (the cheap pairs are the heavy ones): the capacity prices must let the search reach
     feasible states; with the old prices it hovered just over capacity."""
-    instance = generate("d", 40, 4, seed=seed)
-    problem, constraints = to_problem(instance)
-    rules = bind(problem, constraints)
-    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
-    assert start is not None
+    instance, problem, constraints, rules, start = _repaired_start("d", 40, 4, seed=seed)
     result = improve(problem, rules, start, seed=0)
     assert fa.verify(problem, result.rep_of, constraints) == []
     cost = instance.total_cost(result.rep_of)
@@ -342,11 +333,7 @@ def test_the_exact_neighbourhood_keeps_every_rule_and_never_loses_score(case: Ca
 def test_the_exact_neighbourhood_frees_the_tabu_search_where_it_is_stuck(monkeypatch: pytest.MonkeyPatch) -> None:
     """Type d 30 x 10: the tabu search levels off (1,884) above what reassigning small groups of
     reps exactly reaches (1,881), even with ten times its moves."""
-    instance = generate("d", 30, 10, seed=1)
-    problem, constraints = to_problem(instance)
-    rules = bind(problem, constraints)
-    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
-    assert start is not None
+    instance, problem, constraints, rules, start = _repaired_start("d", 30, 10, seed=1)
     monkeypatch.setattr(local_search, "EXCHANGE", False)
     stuck = improve(problem, rules, start, seed=0, iterations=3000)  # it ends at its stall count first
     monkeypatch.setattr(local_search, "EXCHANGE", True)
@@ -357,11 +344,7 @@ def test_the_exact_neighbourhood_frees_the_tabu_search_where_it_is_stuck(monkeyp
 
 
 def test_the_exact_neighbourhood_is_deterministic() -> None:
-    instance = generate("d", 30, 10, seed=1)
-    problem, constraints = to_problem(instance)
-    rules = bind(problem, constraints)
-    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
-    assert start is not None
+    _instance, problem, _constraints, rules, start = _repaired_start("d", 30, 10, seed=1)
     first, first_gain = _exchange_from(problem, rules, start, seed=4, max_solves=4)
     second, second_gain = _exchange_from(problem, rules, start.copy(), seed=4, max_solves=4)
     np.testing.assert_array_equal(first, second)
@@ -372,11 +355,7 @@ def test_the_exact_neighbourhood_is_deterministic() -> None:
 
 
 def test_batches_with_few_reps_are_left_to_the_tabu_search() -> None:
-    instance = generate("d", 30, 6, seed=3)
-    problem, constraints = to_problem(instance)
-    rules = bind(problem, constraints)
-    start = repair(problem, rules, np.full(problem.n_leads, -1, np.int64), SolveRequest())
-    assert start is not None
+    _instance, problem, _constraints, rules, start = _repaired_start("d", 30, 6, seed=3)
     rep_of, gain = _exchange_from(problem, rules, start, seed=0)
     np.testing.assert_array_equal(rep_of, start)
     assert gain == 0.0 and improve(problem, rules, start).exchanges == 0
