@@ -32,7 +32,9 @@ days' capacity-only optima (``x bound``: no fair assignment can beat it), and th
 deviation of the period so far, with the number of reps outside ``+-t``. ``--period-offline`` adds the
 offline answer over the period (``fa.solve`` each day with the period rule and what it gave earlier;
 slow: one fair solve per day; ``--offline-solver`` picks the backend, ``--routers`` with no variant
-leaves the routers out).
+leaves the routers out). ``--period-pooled`` adds the whole period solved at once (every day's leads known
+in advance, the share held at the period's end, each rep's capacity summed over the days), whose LP bound
+caps every assignment the routers' measure accepts.
 
 Reported per method: total score and its ratio to offline, leads assigned, the largest fair-share
 deviation (``max |V_r - share_r V| / (share_r V)``; FairShare(t) holds when it is <= t), rules broken
@@ -260,8 +262,40 @@ def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any
             print(f"{row.method:<18} {row.day:>4} {row.objective:>14,.0f} {row.bound_ratio:>8.2%} "
                   f"{row.period_max_dev:>8.3f} {row.reps_outside:>8} {row.day_max_dev:>8.3f} {row.median_us:>7.1f} "
                   f"{row.p99_us:>7.1f}  {row.note}", flush=True)
+    if args.period_pooled:
+        rows_out.append(pooled_offline(args, streams, sum(bounds)))
     write_csv(rows_out, name)
     return 0
+
+
+def pooled_offline(args: argparse.Namespace, streams: list[fa.Problem], bound: float) -> PeriodRow:
+    """The whole period solved at once: every day's leads known in advance, the share held at its end.
+
+    The days become one batch with each rep's capacity summed over the days (a relaxation: a
+    lead may use another day's room), under ``FairShare(t)`` over the period. Its LP bound caps
+    every assignment that holds the period share at the period's end, the routers' measure,
+    while the day-by-day ``offline`` rows hold it at every day's end and plan one day at a time.
+    """
+    score = sp.vstack([sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)
+                       for day in streams], format="csr")
+    effort = np.concatenate([day.lead_effort if day.lead_effort is not None else np.ones(day.n_leads)
+                             for day in streams])
+    pooled = fa.Problem(score=score, capacity=np.sum([day.capacity for day in streams], axis=0), effort=effort,
+                        value=np.concatenate([day.value for day in streams]), rep_ids=streams[0].rep_ids)
+    rule = fa.FairShare(args.tolerance)
+    result = fa.solve(pooled, [rule], objective="score", time_limit=args.time_limit, solver=args.offline_solver)
+    taken = result.rep_of >= 0
+    received = np.bincount(result.rep_of[taken], weights=pooled.value[taken], minlength=pooled.n_reps)
+    share = bind(pooled, [rule]).fair[0].share
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviation = np.abs(received / (share * received.sum()) - 1)
+    bound_note = f", LP bound {result.bound:,.0f}" if result.bound is not None else ""
+    row = PeriodRow("pooled offline", len(streams) - 1, result.objective, result.objective / bound, int(taken.sum()),
+                    float(deviation.max()), int((deviation > args.tolerance + 1e-9).sum()), float("nan"),
+                    float("nan"), float("nan"), f"{result.status.name} {result.solver}{bound_note}")
+    print(f"{row.method:<18} {row.day:>4} {row.objective:>14,.0f} {row.bound_ratio:>8.2%} {row.period_max_dev:>8.3f} "
+          f"{row.reps_outside:>8}  {row.note}", flush=True)
+    return row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -290,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--offline-solver", default="auto",
                         help="backend of the --period-offline solves (default auto)")
     parser.add_argument("--seed", type=int, default=0, help="with --period: the batch's seed (default 0)")
+    parser.add_argument("--period-pooled", action="store_true",
+                        help="with --period: also the whole period solved at once (pooled_offline; slow: "
+                             "one solve over every day's leads)")
     parser.add_argument("--period-offline", action="store_true",
                         help="with --period: also the offline solve of each day with the period's history")
     args = parser.parse_args(argv)
