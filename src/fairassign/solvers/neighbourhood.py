@@ -140,9 +140,10 @@ def exchange(lead: IntArray, rep: IntArray, score: FloatArray, effort: FloatArra
     solves = improvements = work = 0
     gain_total = 0.0
     stopped = False
+    # recomputed after each improvement only: nothing else changes the leads' places
+    alternatives = _alternatives(lead, rep, reduced, lead_start, rep_of_lead)
     while solves < max_solves and work < budget and not stopped:
         found = False
-        alternatives = _alternatives(lead, rep, reduced, lead_start, rep_of_lead)
         for seed_rep in rng.permutation(n_reps):
             if solves >= max_solves or work >= budget:
                 break
@@ -179,27 +180,25 @@ def exchange(lead: IntArray, rep: IntArray, score: FloatArray, effort: FloatArra
 def _alternatives(lead: IntArray, rep: IntArray, reduced: FloatArray, lead_start: IntArray,
                   rep_of_lead: IntArray) -> tuple[IntArray, IntArray]:
     """Per lead, its best and second-best other rep by reduced score (-1 when it has none)."""
-    n = lead_start.size - 1
     value = np.where(rep == rep_of_lead[lead], -np.inf, reduced)
+    best = _best_rep(lead, rep, value, lead_start)
+    second = _best_rep(lead, rep, np.where(rep == best[lead], -np.inf, value), lead_start)
+    return best, second
+
+
+def _best_rep(lead: IntArray, rep: IntArray, value: FloatArray, lead_start: IntArray) -> IntArray:
+    """Per lead, the rep of its candidate with the largest finite ``value`` (lowest index on ties), or -1."""
+    n = lead_start.size - 1
     best = np.full(n, -1, np.int64)
-    second = np.full(n, -1, np.int64)
     has = lead_start[1:] > lead_start[:-1]
     if not has.any():
-        return best, second
-    first = lead_start[:-1][has]
-    top = np.maximum.reduceat(value, first)
-    top_full = np.full(n, -np.inf)
-    top_full[has] = top
-    hit = np.flatnonzero((value == top_full[lead]) & np.isfinite(value))
+        return best
+    top = np.full(n, -np.inf)
+    top[has] = np.maximum.reduceat(value, lead_start[:-1][has])
+    hit = np.flatnonzero((value == top[lead]) & np.isfinite(value))
     _, where = np.unique(lead[hit], return_index=True)  # lowest candidate index wins a tie
     best[lead[hit[where]]] = rep[hit[where]]
-    value = np.where(rep == best[lead], -np.inf, value)
-    top = np.maximum.reduceat(value, first)
-    top_full[has] = top
-    hit = np.flatnonzero((value == top_full[lead]) & np.isfinite(value))
-    _, where = np.unique(lead[hit], return_index=True)
-    second[lead[hit[where]]] = rep[hit[where]]
-    return best, second
+    return best
 
 
 def _group(seed_rep: int, size: int, rep_of_lead: IntArray, alternatives: tuple[IntArray, IntArray],
