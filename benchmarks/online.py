@@ -251,30 +251,39 @@ def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any
             received = received + today
             total += stream.total_score(rep_of)
             bound += bounds[day]
-            with np.errstate(divide="ignore", invalid="ignore"):  # nothing assigned yet: NaN, printed as such
-                deviation = np.abs(received / (share * received.sum()) - 1)
-                day_deviation = float(np.max(np.abs(today / (share * today.sum()) - 1)))
+            deviation = share_deviation(received, share)
             row = PeriodRow(spec, day, total, total / bound, int(taken.sum()), float(deviation.max()),
-                            int((deviation > args.tolerance + 1e-9).sum()), day_deviation,
+                            int((deviation > args.tolerance + 1e-9).sum()), float(share_deviation(today, share).max()),
                             float(np.median(micro)) if micro is not None else float("nan"),
                             float(np.percentile(micro, 99)) if micro is not None else float("nan"), note)
             rows_out.append(row)
-            print(f"{row.method:<18} {row.day:>4} {row.objective:>14,.0f} {row.bound_ratio:>8.2%} "
-                  f"{row.period_max_dev:>8.3f} {row.reps_outside:>8} {row.day_max_dev:>8.3f} {row.median_us:>7.1f} "
-                  f"{row.p99_us:>7.1f}  {row.note}", flush=True)
+            print_period_row(row)
     if args.period_pooled:
-        rows_out.append(pooled_offline(args, streams, sum(bounds)))
+        rows_out.append(pooled_offline(args, streams, share, sum(bounds)))
     write_csv(rows_out, name)
     return 0
 
 
-def pooled_offline(args: argparse.Namespace, streams: list[fa.Problem], bound: float) -> PeriodRow:
+def share_deviation(received: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """Per rep, ``|V_r / (share_r V) - 1|`` (NaN while nothing is assigned, printed as such)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs(received / (share * received.sum()) - 1)
+
+
+def print_period_row(row: PeriodRow) -> None:
+    print(f"{row.method:<18} {row.day:>4} {row.objective:>14,.0f} {row.bound_ratio:>8.2%} "
+          f"{row.period_max_dev:>8.3f} {row.reps_outside:>8} {row.day_max_dev:>8.3f} {row.median_us:>7.1f} "
+          f"{row.p99_us:>7.1f}  {row.note}", flush=True)
+
+
+def pooled_offline(args: argparse.Namespace, streams: list[fa.Problem], share: np.ndarray, bound: float) -> PeriodRow:
     """The whole period solved at once: every day's leads known in advance, the share held at its end.
 
     The days become one batch with each rep's capacity summed over the days (a relaxation: a
     lead may use another day's room), under ``FairShare(t)`` over the period. Its LP bound caps
     every assignment that holds the period share at the period's end, the routers' measure,
     while the day-by-day ``offline`` rows hold it at every day's end and plan one day at a time.
+    ``share`` is the routers' (capacity-weighted shares: summing the capacities keeps them).
     """
     score = sp.vstack([sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)
                        for day in streams], format="csr")
@@ -286,15 +295,12 @@ def pooled_offline(args: argparse.Namespace, streams: list[fa.Problem], bound: f
     result = fa.solve(pooled, [rule], objective="score", time_limit=args.time_limit, solver=args.offline_solver)
     taken = result.rep_of >= 0
     received = np.bincount(result.rep_of[taken], weights=pooled.value[taken], minlength=pooled.n_reps)
-    share = bind(pooled, [rule]).fair[0].share
-    with np.errstate(divide="ignore", invalid="ignore"):
-        deviation = np.abs(received / (share * received.sum()) - 1)
+    deviation = share_deviation(received, share)
     bound_note = f", LP bound {result.bound:,.0f}" if result.bound is not None else ""
     row = PeriodRow("pooled offline", len(streams) - 1, result.objective, result.objective / bound, int(taken.sum()),
                     float(deviation.max()), int((deviation > args.tolerance + 1e-9).sum()), float("nan"),
                     float("nan"), float("nan"), f"{result.status.name} {result.solver}{bound_note}")
-    print(f"{row.method:<18} {row.day:>4} {row.objective:>14,.0f} {row.bound_ratio:>8.2%} {row.period_max_dev:>8.3f} "
-          f"{row.reps_outside:>8}  {row.note}", flush=True)
+    print_period_row(row)
     return row
 
 
