@@ -38,6 +38,7 @@ prices in use, an exponential average over the refreshes.
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import time
 from collections.abc import Iterable
@@ -48,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
+from .column_generation import ColumnGeneration
 from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pin, ValueBand
 from .errors import ValidationError
 from .linear import LinearModel, build_linear_model
@@ -177,8 +179,6 @@ def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.
     With ``fair_penalty`` :math:`\rho` the fair-share rows are elastic (:func:`_elastic_fair`);
     ``fair_margin`` m narrows each fair share's tolerance t to :math:`t (1 - m)`.
     """
-    from scipy.optimize import linprog
-
     if fair_margin > 0 and rules.fair:  # aim inside the band: leads routed whole scatter the shares around the aim
         rules = rules.fair_narrowed(fair_margin)
     model = build_linear_model(problem, rules, merge_fair=True)
@@ -212,7 +212,7 @@ def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.
     note = None
     if rules.fair and fair_penalty is not None:
         model = _elastic_fair(model, fair_penalty)
-    answer = _linprog(model, lower, upper, linprog)
+    answer = _solve_lp(model, problem, lower, upper)
     if answer is None:
         # the rest of the stream cannot meet every lower side (or a rep is already past its
         # share): keep the upper sides, which x = 0 satisfies once the fair offsets are clipped
@@ -225,7 +225,7 @@ def _lp_duals(problem: Problem, rules: Rules, *, scale: float, used: NDArray[np.
             lower[model.block("fair_low")] = -np.inf
             fair_high = model.block("fair_high")
             upper[fair_high] = np.maximum(upper[fair_high], 0.0)
-        answer = _linprog(model, lower, upper, linprog)
+        answer = _solve_lp(model, problem, lower, upper)
         if answer is None:
             return None
     x, duals = answer
@@ -268,20 +268,37 @@ def _elastic_fair(model: LinearModel, penalty: float) -> LinearModel:
                    count=np.concatenate([model.count, np.zeros(rows.size)]))
 
 
-def _linprog(model: LinearModel, lower: NDArray[np.float64], upper: NDArray[np.float64],
-             linprog: Any) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-    r"""Maximise the score over ``lower <= A z <= upper`` with HiGHS; return ``x`` and one dual per row.
+def _solve_lp(model: LinearModel, problem: Problem, lower: NDArray[np.float64],
+              upper: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    r"""Maximise the score over ``lower <= A z <= upper`` with HiGHS; return ``z`` and one dual per row.
 
     The dual :math:`y_k` of row k is the derivative of the optimal score with respect to
     that row's active bound (:math:`\ge 0` at an upper bound, :math:`\le 0` at a lower one), so
-    a column's reduced cost is :math:`c_p - \sum_k y_k A_{kp}`.
+    a column's reduced cost is :math:`c_p - \sum_k y_k A_{kp}`. With ``highspy`` installed, by
+    column generation (:mod:`fairassign.column_generation`: a sample of yesterday's 10,000 leads
+    with a fair share, 460k pairs, takes seconds instead of minutes); else the full LP through scipy.
     """
-    matrix = model.matrix
-    n_rows = matrix.shape[0]
+    n_rows = model.matrix.shape[0]
     if model.n_vars == 0 or n_rows == 0:
         return np.zeros(model.n_vars), np.zeros(n_rows)
     if np.any(lower > upper + 1e-12):
         return None
+    if importlib.util.find_spec("highspy") is None:
+        return _linprog(model, lower, upper)
+    engine = ColumnGeneration(model, model.score[: model.n_x], problem, row_lower=lower, row_upper=upper)
+    answer = engine.solve()
+    if answer.status != "optimal" or answer.x is None or answer.dual is None:
+        return None
+    return answer.x, answer.dual
+
+
+def _linprog(model: LinearModel, lower: NDArray[np.float64],
+             upper: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """:func:`_solve_lp` without highspy: the full LP through :func:`scipy.optimize.linprog`."""
+    from scipy.optimize import linprog
+
+    matrix = model.matrix
+    n_rows = matrix.shape[0]
     equal = lower == upper
     # a lower side of 0 on a row without negative coefficients is implied by z >= 0
     coo = matrix.tocoo()

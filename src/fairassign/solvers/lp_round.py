@@ -8,15 +8,13 @@ r"""Backend ``"lp-round"``: LP relaxation, rounding, repair; the LP value is the
    * when every lead must be assigned, the total value :math:`V` is a constant, so each
      fair share is a plain value band :math:`l_r V \le V_r \le h_r V` on one ranged row (no
      :math:`V` column, no total row); with unit effort, count bands and capacity share a row;
-   * **column generation**: the LP starts from each lead's :data:`TOP_K` best pairs; the
-     row duals :math:`y` price every other pair, those with a positive reduced cost join,
-     and the LP is solved again, until none is left (or :data:`MAX_ROUNDS`).
+   * **column generation** (:mod:`fairassign.column_generation`): the LP starts from each
+     lead's best pairs; the row duals price every other pair, those with a positive reduced
+     cost join, and the LP is solved again, until none is left.
 
-   Whatever the last round, the bound is the Lagrangian dual value at :math:`y` over *all*
-   pairs, :math:`\sum_i \min(y_i L_i, y_i U_i) + \sum_p \min(0, d_p u_p)` (minimisation form,
-   :math:`d = c - A^\top y`), valid for any :math:`y`, and equal to the LP value once no
-   pair prices out. Without ``highspy``, :func:`fairassign.linear.solve_lp` (scipy) solves
-   the full LP instead.
+   Whatever the last round, the bound is the Lagrangian dual value at the row duals over
+   *all* pairs, valid for any duals and equal to the LP value once no pair prices out.
+   Without ``highspy``, :func:`fairassign.linear.solve_lp` (scipy) solves the full LP instead.
 
 2. **Objective.** ``"score"``: one LP for the most score. Lexicographic: the score LP is
    solved first; when it already assigns every lead that has a pair, it is also the
@@ -61,13 +59,13 @@ from __future__ import annotations
 import importlib.util
 import math
 import time
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from ..column_generation import MAX_ROUNDS, TOP_K, ColumnGeneration, LpAnswer
 from ..linear import LinearModel, build_linear_model, solve_lp
 from ..problem import Problem
 from ..result import Status
@@ -77,10 +75,6 @@ from .repair import repair_with_proof, usable_pairs
 
 __all__ = ["LpRoundSolver", "TOP_K", "MAX_ROUNDS", "FAIR_MARGIN", "FAIR_MARGINS"]
 
-#: pairs per lead in the first restricted LP (by score)
-TOP_K = 5
-#: most column-generation rounds; the bound stays valid when they run out
-MAX_ROUNDS = 8
 #: share of a fair-share tolerance the first rounding keeps inside the rule's bands (step 3)
 FAIR_MARGIN = 0.05
 #: the margins tried in turn until a rounding inside the bands is repaired (step 3)
@@ -109,143 +103,8 @@ def _model(problem: Problem, rules: Rules) -> LinearModel:
                               merge_fair=True, assigned_row=True)
 
 
-@dataclass(frozen=True, eq=False)
-class _LpAnswer:
-    status: str  # "optimal", "infeasible", "time_limit", "error"
-    x: NDArray[np.float64] | None = None  # over every column of the model
-    value: float | None = None  # LP value (maximisation)
-    bound: float | None = None  # Lagrangian bound over every column (maximisation)
-    rounds: int = 0
-
-
-def _quiet_highs() -> Any:
-    """A highspy model that prints nothing (it prints a banner while constructed otherwise)."""
-    import highspy
-
-    class QuietHighs(highspy.Highs):  # type: ignore[misc]
-        def enableCallbacks(self) -> Any:  # highspy's name; it logs the banner
-            self.setOptionValue("output_flag", False)
-            return super().enableCallbacks()
-
-    highs = QuietHighs()
-    highs.setOptionValue("output_flag", False)
-    return highs
-
-
-class _ColumnGeneration:
-    """One HiGHS model over a growing set of columns; re-solved warm after each change."""
-
-    def __init__(self, model: LinearModel, gain: NDArray[np.float64], problem: Problem) -> None:
-        import highspy
-
-        self.highspy = highspy
-        self.model = model
-        self.has_total = model.n_vars > model.n_x
-        self.count_row = model.block("assigned").start
-        self.cost = -np.append(gain, np.zeros(int(self.has_total)))  # minimisation
-        self.matrix = sp.csc_array(model.matrix)  # columns are sliced and added by the pricing
-        n_x = model.n_x
-        # first columns: each lead's TOP_K best pairs by gain (then lowest index), plus V
-        lead = problem.pair_lead[model.pairs]
-        order = np.lexsort((np.arange(n_x), -gain, lead))
-        first_of_lead = np.searchsorted(lead[order], lead[order])
-        rank = np.empty(n_x, dtype=np.int64)
-        rank[order] = np.arange(n_x) - first_of_lead
-        self.active = np.append(rank < TOP_K, np.ones(int(self.has_total), dtype=bool))
-        self.columns = np.flatnonzero(self.active)
-        self.highs = _quiet_highs()
-        self.highs.setOptionValue("solver", "ipm")
-        self.highs.setOptionValue("random_seed", 0)
-        sub = self.matrix[:, self.columns].tocsc()
-        lp = highspy.HighsLp()
-        lp.num_col_ = int(self.columns.size)
-        lp.num_row_ = int(self.matrix.shape[0])
-        lp.col_cost_ = self.cost[self.columns]
-        lp.col_lower_ = np.zeros(self.columns.size)
-        lp.col_upper_ = model.var_upper[self.columns]
-        lp.row_lower_ = model.row_lower
-        lp.row_upper_ = model.row_upper
-        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-        lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
-        lp.a_matrix_.index_ = sub.indices.astype(np.int32)
-        lp.a_matrix_.value_ = sub.data
-        self.highs.passModel(lp)
-        self.row_lower = model.row_lower.copy()
-
-    def set_count_lower(self, minimum: float) -> None:
-        self.row_lower[self.count_row] = minimum
-        self.highs.changeRowBounds(self.count_row, minimum, np.inf)
-
-    def solve(self, deadline: float | None) -> _LpAnswer:
-        highspy, model = self.highspy, self.model
-        # one round more than MAX_ROUNDS, for the one time a restricted LP's infeasibility
-        # brings in every column
-        for round_ in range(1, MAX_ROUNDS + 2):
-            if deadline is not None:
-                left = deadline - time.perf_counter()
-                if left <= 0:
-                    return _LpAnswer("time_limit", rounds=round_)
-                self.highs.setOptionValue("time_limit", left)
-            self.highs.run()
-            status = self.highs.getModelStatus()
-            restricted = not self.active.all()
-            if restricted and status in (highspy.HighsModelStatus.kInfeasible, highspy.HighsModelStatus.kModelEmpty):
-                # the restricted LP proves nothing (its columns may lack room, as in tight
-                # generalized-assignment batches): bring in every column and solve again
-                self._add_columns(np.flatnonzero(~self.active))
-                continue
-            if status == highspy.HighsModelStatus.kInfeasible:
-                return _LpAnswer("infeasible", rounds=round_)
-            if status == highspy.HighsModelStatus.kTimeLimit:
-                return _LpAnswer("time_limit", rounds=round_)
-            if status == highspy.HighsModelStatus.kModelEmpty:  # no column: do the rows hold at 0?
-                lower, upper = self.row_lower, model.row_upper
-                if np.all(lower <= 1e-9) and np.all(upper >= -1e-9):
-                    return _LpAnswer("optimal", x=np.zeros(self.matrix.shape[1]), value=0.0, bound=0.0,
-                                     rounds=round_)
-                return _LpAnswer("infeasible", rounds=round_)
-            if status != highspy.HighsModelStatus.kOptimal:
-                return _LpAnswer("error", rounds=round_)
-            solution = self.highs.getSolution()
-            dual = np.asarray(solution.row_dual, dtype=np.float64)
-            x = np.zeros(self.matrix.shape[1])
-            x[self.columns] = np.asarray(solution.col_value, dtype=np.float64)
-            value = -float(self.highs.getInfo().objective_function_value)
-            bound, reduced = self._lagrangian(dual)
-            entering = np.flatnonzero(~self.active & (reduced < -1e-9))
-            if entering.size == 0 or round_ >= MAX_ROUNDS:
-                return _LpAnswer("optimal", x=x, value=value, bound=max(bound, value), rounds=round_)
-            self._add_columns(entering)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _add_columns(self, entering: NDArray[np.int64]) -> None:
-        """Make ``entering`` columns part of the HiGHS model; later solves warm-start by simplex."""
-        sub = self.matrix[:, entering].tocsc()
-        self.highs.addCols(int(entering.size), self.cost[entering], np.zeros(entering.size),
-                           self.model.var_upper[entering], int(sub.nnz), sub.indptr[:-1].astype(np.int32),
-                           sub.indices.astype(np.int32), sub.data)
-        self.active[entering] = True
-        self.columns = np.concatenate((self.columns, entering))
-        self.highs.setOptionValue("solver", "simplex")
-
-    def _lagrangian(self, dual: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
-        r"""Lagrangian bound (maximisation form) at the row duals, and every column's reduced cost.
-
-        A dual whose sign would multiply an infinite row bound is set to 0 first, which keeps
-        the bound finite and valid (any :math:`y` gives a valid bound).
-        """
-        lower, upper = self.row_lower, self.model.row_upper
-        dual = np.where((dual > 0) & ~np.isfinite(lower), 0.0, dual)
-        dual = np.where((dual < 0) & ~np.isfinite(upper), 0.0, dual)
-        reduced = self.cost - self.matrix.T @ dual
-        rows_part = np.where(dual > 0, dual * np.where(np.isfinite(lower), lower, 0.0),
-                             dual * np.where(np.isfinite(upper), upper, 0.0))
-        columns_part = np.minimum(reduced, 0.0) * self.model.var_upper
-        return -float(rows_part.sum() + columns_part.sum()), reduced
-
-
 def _solve_scipy(compact: LinearModel, problem: Problem, rules: Rules, gain: NDArray[np.float64],
-                 minimum: float | None, deadline: float | None) -> _LpAnswer:
+                 minimum: float | None, deadline: float | None) -> LpAnswer:
     """Without highspy: the full LP of :mod:`fairassign.linear` through scipy (its value is the bound).
 
     ``gain`` and the answer's ``x`` are over the columns of ``compact``.
@@ -258,12 +117,12 @@ def _solve_scipy(compact: LinearModel, problem: Problem, rules: Rules, gain: NDA
     left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
     answer = solve_lp(model, objective, min_assigned=minimum, time_limit=left)
     if answer.status != "optimal" or answer.x is None or answer.value is None:
-        return _LpAnswer(answer.status)
+        return LpAnswer(answer.status)
     per_pair[:] = 0.0
     per_pair[model.pairs] = answer.x[: model.n_x]
     x = np.zeros(compact.n_vars)
     x[: compact.n_x] = per_pair[compact.pairs]
-    return _LpAnswer("optimal", x=x, value=answer.value, bound=answer.value, rounds=1)
+    return LpAnswer("optimal", x=x, value=answer.value, bound=answer.value, rounds=1)
 
 
 class _Relaxation:
@@ -272,9 +131,9 @@ class _Relaxation:
     def __init__(self, problem: Problem, rules: Rules, model: LinearModel, gain: NDArray[np.float64],
                  use_highs: bool) -> None:
         self.problem, self.rules, self.model, self.gain = problem, rules, model, gain
-        self.engine = _ColumnGeneration(model, gain, problem) if use_highs else None
+        self.engine = ColumnGeneration(model, gain, problem) if use_highs else None
 
-    def solve(self, deadline: float | None, minimum: float | None = None) -> _LpAnswer:
+    def solve(self, deadline: float | None, minimum: float | None = None) -> LpAnswer:
         if self.engine is None:
             return _solve_scipy(self.model, self.problem, self.rules, self.gain, minimum, deadline)
         if minimum is not None:
@@ -534,7 +393,7 @@ class LpRoundSolver(Solver):
             status = Status.OPTIMAL
         return SolverOutput(rep_of=repaired, status=status, bound=bound, notes=tuple(notes))
 
-    def _failed(self, problem: Problem, rules: Rules, model: LinearModel, answer: _LpAnswer,
+    def _failed(self, problem: Problem, rules: Rules, model: LinearModel, answer: LpAnswer,
                 use_highs: bool) -> SolverOutput:
         empty = np.full(problem.n_leads, -1, dtype=np.int64)
         if answer.status == "infeasible":
