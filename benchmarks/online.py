@@ -34,7 +34,11 @@ offline answer over the period (``fa.solve`` each day with the period rule and w
 slow: one fair solve per day; ``--offline-solver`` picks the backend, ``--routers`` with no variant
 leaves the routers out). ``--period-pooled`` adds the whole period solved at once (every day's leads known
 in advance, the share held at the period's end, each rep's capacity summed over the days), whose LP bound
-caps every assignment the routers' measure accepts.
+caps every assignment the routers' measure accepts. ``--sample-yesterday``: from the second morning on, each
+router learns from the previous day's leads (all of them, known by then) instead of the sample.
+``--period-bound`` adds the LP relaxation of the whole period with each day's capacity and the share held at
+the period's end (column generation, minutes): its value caps the offline optimum of the same leads under
+the routers' rules, and each method's final score is reported as a share of it.
 
 Reported per method: total score and its ratio to offline, leads assigned, the largest fair-share
 deviation (``max |V_r - share_r V| / (share_r V)``; FairShare(t) holds when it is <= t), rules broken
@@ -242,7 +246,8 @@ def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any
                                   solver=args.offline_solver)
                 rep_of, micro, note = result.rep_of, None, f"{result.status.name} {result.solver}"
             else:
-                router = Router(sample, [rule], seed=day, expected_leads=stream.n_leads,
+                learn = streams[day - 1] if args.sample_yesterday and day > 0 else sample
+                router = Router(learn, [rule], seed=day, expected_leads=stream.n_leads,
                                 refresh_every=args.refresh or None, window=args.window, **options)
                 rep_of, latency = run_router(stream, dense_rows(stream), router)
                 micro, note = latency / 1e3, f"{router.state().n_refreshes} refreshes"
@@ -260,6 +265,14 @@ def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any
             print_period_row(row)
     if args.period_pooled:
         rows_out.append(pooled_offline(args, streams, share, sum(bounds)))
+    if args.period_bound:
+        lp_bound = period_lp_bound(streams, args.tolerance)
+        finals = {row.method: row.objective for row in rows_out if row.day == len(streams) - 1}
+        shares = ", ".join(f"{method} {objective / lp_bound:.2%}" for method, objective in finals.items())
+        row = PeriodRow("period LP bound", len(streams) - 1, lp_bound, lp_bound / sum(bounds), 0, float("nan"), 0,
+                        float("nan"), float("nan"), float("nan"), f"each day's capacity; of it: {shares}")
+        rows_out.append(row)
+        print_period_row(row)
     write_csv(rows_out, name)
     return 0
 
@@ -276,6 +289,51 @@ def print_period_row(row: PeriodRow) -> None:
           f"{row.p99_us:>7.1f}  {row.note}", flush=True)
 
 
+def pool(streams: list[fa.Problem]) -> tuple[fa.Problem, np.ndarray]:
+    """The period's days as one batch, each rep's capacity summed over the days; and each lead's day."""
+    score = sp.vstack([sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)
+                       for day in streams], format="csr")
+    effort = np.concatenate([day.lead_effort if day.lead_effort is not None else np.ones(day.n_leads)
+                             for day in streams])
+    pooled = fa.Problem(score=score, capacity=np.sum([day.capacity for day in streams], axis=0), effort=effort,
+                        value=np.concatenate([day.value for day in streams]), rep_ids=streams[0].rep_ids)
+    return pooled, np.repeat(np.arange(len(streams)), [day.n_leads for day in streams])
+
+
+def period_lp_bound(streams: list[fa.Problem], tolerance: float) -> float:
+    """An upper bound on every assignment of the period's leads the routers could make in hindsight.
+
+    The LP relaxation of the whole period with each day's capacity (one row per rep and day) and
+    ``FairShare(tolerance)`` held at the period's end, solved by column generation; its
+    Lagrangian bound caps the offline optimum of the same leads under the routers' rules.
+    """
+    from dataclasses import replace
+
+    from fairassign.column_generation import ColumnGeneration
+    from fairassign.linear import build_linear_model
+
+    pooled, day_of_lead = pool(streams)
+    model = build_linear_model(pooled, bind(pooled, [fa.FairShare(tolerance)]), merge_fair=True)
+    rows = model.block("capacity")  # one per rep: every capacity is finite here
+    n_reps, n_days = pooled.n_reps, len(streams)
+    rep, lead = pooled.pair_rep[model.pairs], pooled.pair_lead[model.pairs]
+    daily = sp.csr_array((pooled.pair_effort[model.pairs], (rep * n_days + day_of_lead[lead], np.arange(model.n_x))),
+                         shape=(n_reps * n_days, model.n_vars))
+    matrix = sp.vstack([model.matrix[: rows.start], daily, model.matrix[rows.stop:]], format="csr")
+    capacity = np.stack([day.capacity for day in streams], axis=1).ravel()  # rep-major, as the rows
+    shift = daily.shape[0] - (rows.stop - rows.start)
+    daily_model = replace(
+        model, matrix=matrix,
+        row_lower=np.concatenate([model.row_lower[: rows.start], np.zeros(daily.shape[0]),
+                                  model.row_lower[rows.stop:]]),
+        row_upper=np.concatenate([model.row_upper[: rows.start], capacity, model.row_upper[rows.stop:]]),
+        row_block_start=tuple(start + shift if start > rows.start else start for start in model.row_block_start))
+    answer = ColumnGeneration(daily_model, daily_model.score[: daily_model.n_x], pooled).solve()
+    if answer.bound is None:
+        raise RuntimeError(f"the period LP ended {answer.status}")
+    return answer.bound
+
+
 def pooled_offline(args: argparse.Namespace, streams: list[fa.Problem], share: np.ndarray, bound: float) -> PeriodRow:
     """The whole period solved at once: every day's leads known in advance, the share held at its end.
 
@@ -285,12 +343,7 @@ def pooled_offline(args: argparse.Namespace, streams: list[fa.Problem], share: n
     while the day-by-day ``offline`` rows hold it at every day's end and plan one day at a time.
     ``share`` is the routers' (capacity-weighted shares: summing the capacities keeps them).
     """
-    score = sp.vstack([sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)
-                       for day in streams], format="csr")
-    effort = np.concatenate([day.lead_effort if day.lead_effort is not None else np.ones(day.n_leads)
-                             for day in streams])
-    pooled = fa.Problem(score=score, capacity=np.sum([day.capacity for day in streams], axis=0), effort=effort,
-                        value=np.concatenate([day.value for day in streams]), rep_ids=streams[0].rep_ids)
+    pooled, _ = pool(streams)
     rule = fa.FairShare(args.tolerance)
     result = fa.solve(pooled, [rule], objective="score", time_limit=args.time_limit, solver=args.offline_solver)
     taken = result.rep_of >= 0
@@ -333,6 +386,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period-pooled", action="store_true",
                         help="with --period: also the whole period solved at once (pooled_offline; slow: "
                              "one solve over every day's leads)")
+    parser.add_argument("--period-bound", action="store_true",
+                        help="with --period: also the LP bound of the whole period with each day's capacity "
+                             "(period_lp_bound), and each method's share of it")
+    parser.add_argument("--sample-yesterday", action="store_true",
+                        help="with --period: each morning after the first, the routers learn from the previous "
+                             "day's leads (all of them) instead of the sample")
     parser.add_argument("--period-offline", action="store_true",
                         help="with --period: also the offline solve of each day with the period's history")
     args = parser.parse_args(argv)
