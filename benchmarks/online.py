@@ -171,7 +171,7 @@ def write_csv(rows: list[Row] | list[PeriodRow], name: str) -> None:
 
 
 def parse_variants(specs: list[str]) -> list[tuple[str, dict[str, Any]]]:
-    """``MODE:GAIN[:guard][:fill=G][:margin=M][:blend=W]`` specs as (spec, Router keyword arguments)."""
+    """``MODE:GAIN[:guard][:fill=G][:margin=M][:blend=W][:scope=S]`` specs as (spec, Router keyword arguments)."""
     variants = []
     for spec in specs:
         fair_prices, gain, *rest = spec.split(":") + ["2" if spec.split(":")[0] != "split" else "50"][
@@ -184,6 +184,8 @@ def parse_variants(specs: list[str]) -> list[tuple[str, dict[str, Any]]]:
                 options["fair_margin"] = float(part.removeprefix("margin="))
             elif part.startswith("blend="):
                 options["refresh_weight"] = float(part.removeprefix("blend="))
+            elif part.startswith("scope="):
+                options["refresh_scope"] = part.removeprefix("scope=")
         variants.append((spec, options))
     return variants
 
@@ -372,7 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--routers", nargs="*", default=["feedback:2"], metavar="MODE:GAIN",
                         help="router variants, each fair_prices:fair_gain (modes track, feedback, lp, split; "
                              "append :guard for fair_guard=True, :fill=G for fill_gain=G, :margin=M for "
-                             "fair_margin=M, :blend=W for refresh_weight=W), "
+                             "fair_margin=M, :blend=W for refresh_weight=W, :scope=seen for "
+                             "refresh_scope='seen'), "
                              "e.g. feedback:2 track:40 split:50:fill=10; none given: no router (with --period "
                              "--period-offline, the offline rows alone)")
     parser.add_argument("--tier-effort", action="store_true", help="effort by tier (A=3, B=2, C=1)")

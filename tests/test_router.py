@@ -182,12 +182,13 @@ def test_capacity_holds_whatever_the_prices(effort_price: list[float], count_pri
 
 
 @settings(max_examples=30, deadline=None)
-@given(seed=st.integers(0, 2**16))
-def test_sample_prices_keep_every_hard_rule(seed: int) -> None:
+@given(seed=st.integers(0, 2**16), scope=st.sampled_from(["window", "seen"]))
+def test_sample_prices_keep_every_hard_rule(seed: int, scope: str) -> None:
     rng = np.random.default_rng(seed)
     sample = _sample(n_leads=30, n_reps=4, seed=seed, capacity=float(rng.integers(1, 8)))
     constraints = [fa.CountBand(upper=5), fa.ValueBand(upper=12.0), fa.FairShare(0.3)]
-    router = Router(sample, constraints, expected_leads=30, seed=seed, refresh_every=10, window=10)
+    router = Router(sample, constraints, expected_leads=30, seed=seed, refresh_every=10, window=10,
+                    refresh_scope=scope)
     rows, values, efforts = _stream(30, 4, seed=seed + 1)
     for i in range(30):
         router.route(rows[i], value=values[i], effort=efforts[i])
@@ -256,6 +257,7 @@ def test_route_validation_messages(call, message: str) -> None:  # type: ignore[
         ({"refresh_weight": 1.5}, "refresh_weight must be a number from 0 to 1, got 1.5"),
         ({"refresh_weight": float("nan")}, "refresh_weight must be a number from 0 to 1"),
         ({"refresh_weight": "most"}, "refresh_weight must be a number from 0 to 1, got 'most'"),
+        ({"refresh_scope": "all"}, "refresh_scope must be 'window' or 'seen', got 'all'"),
     ],
 )
 def test_constructor_validation_messages(kwargs: dict, message: str) -> None:  # type: ignore[type-arg]
@@ -274,6 +276,36 @@ def test_refresh_runs_on_schedule_and_reports() -> None:
     assert state.n_refreshes == 4
     assert state.prices.source in ("refresh", "sample")
     assert np.all(state.rep_effort <= 10.0 + 1e-9)
+
+
+@pytest.mark.parametrize("scope", ["window", "seen"])
+def test_refresh_scope_sets_the_leads_of_the_refresh_lp(scope: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    import fairassign.router as router_module
+
+    seen: list[tuple[fa.Problem, float]] = []
+    solve = router_module._lp_duals
+
+    def recording(problem: fa.Problem, rules: Any, *, scale: float, **kwargs: Any) -> Any:
+        seen.append((problem, scale))
+        return solve(problem, rules, scale=scale, **kwargs)
+
+    sample = _sample(n_leads=40)
+    router = Router(sample, [fa.FairShare(0.2)], expected_leads=100, refresh_every=25, window=10,
+                    refresh_scope=scope)
+    monkeypatch.setattr(router_module, "_lp_duals", recording)
+    rows, values, efforts = _stream(50, 5, seed=3)
+    for i in range(50):
+        router.route(rows[i], value=values[i], effort=efforts[i])
+    assert [problem.n_leads for problem, _ in seen] == ([10, 10] if scope == "window" else [40 + 25, 40 + 50])
+    assert [scale for _, scale in seen] == pytest.approx(
+        [10 / 75, 10 / 50] if scope == "window" else [65 / 75, 90 / 50])
+    last = seen[-1][0]
+    if scope == "seen":  # the sample's leads first, then the routed ones, each with its value and scores
+        np.testing.assert_array_equal(last.value, np.concatenate([sample.value, values[:50]]))
+        finite = np.isfinite(rows[:50])
+        np.testing.assert_array_equal(last.pair_score[last.pair_lead >= 40], rows[:50][finite])
+        np.testing.assert_array_equal(last.pair_score[last.pair_lead < 40], sample.pair_score)
+        np.testing.assert_array_equal(last.lead_effort, np.concatenate([np.ones(40), efforts[:50]]))
 
 
 @pytest.mark.parametrize("mode", ["feedback", "lp"])
@@ -535,3 +567,16 @@ def test_router_refuses_fair_shares_with_different_histories() -> None:
     sample, _, _ = _period_day(seed=0)
     with pytest.raises(ValidationError, match="same `received`"):
         Router(sample, [fa.FairShare(0.1, received=np.zeros(4)), fa.FairShare(0.2, received=np.ones(4))])
+
+
+def test_stacked_keeps_per_pair_effort_of_either_batch() -> None:
+    from fairassign.router import _stacked
+
+    first = fa.Problem(score=[[1.0, 2.0], [3.0, np.nan]], capacity=[5, 5], effort=[[1.0, 2.0], [3.0, 0.0]])
+    second = fa.Problem(score=[[4.0, 5.0]], capacity=[7, 8], effort=[2.0], value=[6.0])
+    both = _stacked(first, second)
+    assert both.n_leads == 3 and both.effort_kind == "pair"
+    np.testing.assert_array_equal(both.capacity, [7.0, 8.0])
+    np.testing.assert_array_equal(both.value, [1.0, 1.0, 6.0])
+    np.testing.assert_array_equal(both.pair_score, [1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(both.pair_effort, [1.0, 2.0, 3.0, 2.0, 2.0])

@@ -33,7 +33,8 @@ Prices refresh from recent traffic when ``refresh_every`` is set: every that man
 leads, the LP is re-solved on the last ``window`` leads with the remaining capacity, band
 room and fair-share offsets scaled to the window's share of the leads still expected. A
 window's LP prices are noisy (a few leads per rep); ``refresh_weight`` blends them with the
-prices in use, an exponential average over the refreshes.
+prices in use, an exponential average over the refreshes. With ``refresh_scope="seen"`` the
+LP covers the sample and every lead routed so far instead (re-solving).
 """
 
 from __future__ import annotations
@@ -156,6 +157,22 @@ def _with_capacity(problem: Problem, capacity: NDArray[np.float64]) -> Problem:
     elif problem.lead_effort is not None:
         effort = problem.lead_effort
     return Problem(score=score, capacity=capacity, effort=effort, value=problem.value, rep_ids=problem.rep_ids)
+
+
+def _stacked(first: Problem, second: Problem) -> Problem:
+    """The leads of ``first`` then those of ``second`` as one batch (same reps; ``second``'s capacity)."""
+    def matrix(problem: Problem, data: NDArray[np.float64]) -> sp.csr_array:
+        return sp.csr_array((data, (problem.pair_lead, problem.pair_rep)), shape=problem.shape)
+
+    score = sp.vstack([matrix(first, first.pair_score), matrix(second, second.pair_score)], format="csr")
+    effort: Any
+    if "pair" in (first.effort_kind, second.effort_kind):
+        effort = sp.vstack([matrix(first, first.pair_effort), matrix(second, second.pair_effort)], format="csr")
+    else:
+        effort = np.concatenate([np.ones(problem.n_leads) if problem.lead_effort is None else problem.lead_effort
+                                 for problem in (first, second)])
+    return Problem(score=score, capacity=second.capacity, effort=effort,
+                   value=np.concatenate([first.value, second.value]), rep_ids=second.rep_ids)
 
 
 @dataclass(frozen=True, eq=False)
@@ -415,6 +432,11 @@ class Router:
         the remaining room (see the module docstring). None (default): sample prices only.
     window : int, optional
         Leads in the refresh window; default the sample size.
+    refresh_scope : {"window", "seen"}
+        What a refresh's LP covers. "window" (default): the last ``window`` routed leads.
+        "seen": the sample and every lead routed so far, the re-solving policy of network
+        revenue management (each refresh re-plans the rest of the stream with every lead seen
+        as its estimate); slower refreshes (the LP grows through the day), steadier prices.
     refresh_weight : float
         Weight w in (0, 1] of a refresh's LP prices: the prices become
         :math:`w\,p_{LP} + (1 - w)\,p_{in use}`, an exponential average that damps the noise
@@ -472,6 +494,7 @@ class Router:
         expected_leads: int | None = None,
         refresh_every: int | None = None,
         window: int | None = None,
+        refresh_scope: str = "window",
         refresh_weight: float = 0.5,
         capacity: ArrayLike | None = None,
         fair_guard: bool = False,
@@ -491,6 +514,9 @@ class Router:
         self.refresh_every: int | None = _positive_int("refresh_every", refresh_every, allow_none=True)
         self.window: int = _positive_int("window", window if window is not None else max(n_sample, 1),
                                          allow_none=False) or 1
+        if refresh_scope not in ("window", "seen"):
+            raise ValidationError(f"refresh_scope must be 'window' or 'seen', got {refresh_scope!r}")
+        self.refresh_scope: str = refresh_scope
         self.refresh_weight: float = _scalar("refresh_weight", refresh_weight, at_most=1.0)
         if self.refresh_weight <= 0:
             raise ValidationError(f"refresh_weight must be a number in (0, 1], got {refresh_weight!r}")
@@ -740,18 +766,21 @@ class Router:
         self._set_prices(RouterPrices(arrays[0], arrays[1], arrays[2], "manual"), self._projected_value)
 
     def refresh(self) -> bool:
-        """Re-solve the prices on the last ``window`` routed leads with the room left.
+        """Re-solve the prices on the last ``window`` routed leads (``refresh_scope="seen"``: on the
+        sample and every routed lead) with the room left.
 
         Returns True when new prices were set. Called by :meth:`route` every
         ``refresh_every`` leads; call it yourself to refresh off the request path.
         """
         stop = len(self._history)
-        start = max(0, stop - self.window)
+        start = 0 if self.refresh_scope == "seen" else max(0, stop - self.window)
         if stop - start < 1:
             return False
         window = self._history.problem(start, stop, self.capacity, self.rep_ids)
+        if self.refresh_scope == "seen":
+            window = _stacked(self._sample, window)
         remaining = max(self.expected_leads - stop, 1)
-        scale = (stop - start) / remaining
+        scale = window.n_leads / remaining
         rules = bind(window, self._lp_constraints if self._fair_in_lp else
                      tuple(c for c in self._lp_constraints if not isinstance(c, FairShare)))
         duals = _lp_duals(window, rules, scale=scale, used=self._used, count=self._count, value=self._value,
