@@ -35,7 +35,8 @@ slow: one fair solve per day; ``--offline-solver`` picks the backend, ``--router
 leaves the routers out). ``--period-pooled`` adds the whole period solved at once (every day's leads known
 in advance, the share held at the period's end, each rep's capacity summed over the days), whose LP bound
 caps every assignment the routers' measure accepts. ``--sample-yesterday``: from the second morning on, each
-router learns from the previous day's leads (all of them, known by then) instead of the sample.
+router learns from the previous day's leads (all of them, known by then) instead of the sample;
+``--last-day-guard`` turns ``fair_guard`` on for the period's last day (no later day can pull a rep back).
 ``--period-bound`` adds the LP relaxation of the whole period with each day's capacity and the share held at
 the period's end (column generation, minutes): its value caps the offline optimum of the same leads under
 the routers' rules, and each method's final score is reported as a share of it.
@@ -249,6 +250,8 @@ def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any
                 rep_of, micro, note = result.rep_of, None, f"{result.status.name} {result.solver}"
             else:
                 learn = streams[day - 1] if args.sample_yesterday and day > 0 else sample
+                if args.last_day_guard and day == len(streams) - 1:  # no later day can pull a rep back
+                    options = options | {"fair_guard": True}
                 router = Router(learn, [rule], seed=day, expected_leads=stream.n_leads,
                                 refresh_every=args.refresh or None, window=args.window, **options)
                 rep_of, latency = run_router(stream, dense_rows(stream), router)
@@ -392,6 +395,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period-bound", action="store_true",
                         help="with --period: also the LP bound of the whole period with each day's capacity "
                              "(period_lp_bound), and each method's share of it")
+    parser.add_argument("--last-day-guard", action="store_true",
+                        help="with --period: on the period's last day the routers run with fair_guard=True")
     parser.add_argument("--sample-yesterday", action="store_true",
                         help="with --period: each morning after the first, the routers learn from the previous "
                              "day's leads (all of them) instead of the sample")
