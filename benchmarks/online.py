@@ -76,6 +76,7 @@ import scipy.sparse as sp
 import fairassign as fa
 from fairassign.datasets import make_batch
 from fairassign.metrics import metrics
+from fairassign.problem import stack_leads
 from fairassign.router import Router
 from fairassign.rules import bind
 
@@ -250,10 +251,10 @@ def run_period(args: argparse.Namespace, variants: list[tuple[str, dict[str, Any
                 rep_of, micro, note = result.rep_of, None, f"{result.status.name} {result.solver}"
             else:
                 learn = streams[day - 1] if args.sample_yesterday and day > 0 else sample
-                if args.last_day_guard and day == len(streams) - 1:  # no later day can pull a rep back
-                    options = options | {"fair_guard": True}
+                last_day = day == len(streams) - 1  # no later day can pull a rep back
+                guard = {"fair_guard": True} if args.last_day_guard and last_day else {}
                 router = Router(learn, [rule], seed=day, expected_leads=stream.n_leads,
-                                refresh_every=args.refresh or None, window=args.window, **options)
+                                refresh_every=args.refresh or None, window=args.window, **(options | guard))
                 rep_of, latency = run_router(stream, dense_rows(stream), router)
                 micro, note = latency / 1e3, f"{router.state().n_refreshes} refreshes"
             taken = rep_of >= 0
@@ -296,12 +297,7 @@ def print_period_row(row: PeriodRow) -> None:
 
 def pool(streams: list[fa.Problem]) -> tuple[fa.Problem, np.ndarray]:
     """The period's days as one batch, each rep's capacity summed over the days; and each lead's day."""
-    score = sp.vstack([sp.csr_array((day.pair_score, (day.pair_lead, day.pair_rep)), shape=day.shape)
-                       for day in streams], format="csr")
-    effort = np.concatenate([day.lead_effort if day.lead_effort is not None else np.ones(day.n_leads)
-                             for day in streams])
-    pooled = fa.Problem(score=score, capacity=np.sum([day.capacity for day in streams], axis=0), effort=effort,
-                        value=np.concatenate([day.value for day in streams]), rep_ids=streams[0].rep_ids)
+    pooled = stack_leads(streams, np.sum([day.capacity for day in streams], axis=0))
     return pooled, np.repeat(np.arange(len(streams)), [day.n_leads for day in streams])
 
 
@@ -319,8 +315,10 @@ def period_lp_bound(streams: list[fa.Problem], tolerance: float) -> float:
 
     pooled, day_of_lead = pool(streams)
     model = build_linear_model(pooled, bind(pooled, [fa.FairShare(tolerance)]), merge_fair=True)
-    rows = model.block("capacity")  # one per rep: every capacity is finite here
+    rows = model.block("capacity")
     n_reps, n_days = pooled.n_reps, len(streams)
+    if rows.stop - rows.start != n_reps:  # the day rows below replace one capacity row per rep
+        raise ValueError("period_lp_bound needs a finite capacity for every rep")
     rep, lead = pooled.pair_rep[model.pairs], pooled.pair_lead[model.pairs]
     daily = sp.csr_array((pooled.pair_effort[model.pairs], (rep * n_days + day_of_lead[lead], np.arange(model.n_x))),
                          shape=(n_reps * n_days, model.n_vars))

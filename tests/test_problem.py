@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 import fairassign as fa
 from fairassign.errors import FairAssignError, ValidationError
+from fairassign.problem import stack_leads
 
 
 def raises(message: str) -> AbstractContextManager[pytest.ExceptionInfo[ValidationError]]:
@@ -367,3 +368,32 @@ def test_pickled_problem_keeps_its_arrays_read_only():
     np.testing.assert_array_equal(copy.pair_score, problem.pair_score)
     for array in (copy.pair_score, copy.pair_lead, copy.capacity, copy.rep_order):
         assert not array.flags.writeable
+
+
+def test_stack_leads_keeps_per_pair_effort_of_either_batch() -> None:
+    first = fa.Problem(score=[[1.0, 2.0], [3.0, np.nan]], capacity=[5, 5], effort=[[1.0, 2.0], [3.0, 0.0]])
+    second = fa.Problem(score=[[4.0, 5.0]], capacity=[7, 8], effort=[2.0], value=[6.0])
+    both = stack_leads([first, second], second.capacity)
+    assert both.n_leads == 3 and both.effort_kind == "pair"
+    np.testing.assert_array_equal(both.capacity, [7.0, 8.0])
+    np.testing.assert_array_equal(both.value, [1.0, 1.0, 6.0])
+    np.testing.assert_array_equal(both.pair_score, [1.0, 2.0, 3.0, 4.0, 5.0])
+    np.testing.assert_array_equal(both.pair_effort, [1.0, 2.0, 3.0, 2.0, 2.0])
+
+
+def test_stack_leads_keeps_unit_and_per_lead_effort() -> None:
+    unit = fa.Problem(score=[[1.0, 2.0]], capacity=[1, 1])
+    per_lead = fa.Problem(score=[[3.0, 4.0], [5.0, 6.0]], capacity=[1, 1], effort=[2.0, 3.0])
+    assert stack_leads([unit, unit], [2, 2]).effort_kind == "unit"
+    mixed = stack_leads([unit, per_lead], [9, 9])
+    np.testing.assert_array_equal(mixed.lead_effort, [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(("problems", "message"), [
+    ([], "problems must hold at least one Problem, got none"),
+    ([fa.Problem(score=[[1.0]], capacity=[1]), fa.Problem(score=[[1.0, 2.0]], capacity=[1, 1])],
+     r"problems must share their reps, got batches with \[1, 2\] reps"),
+])
+def test_stack_leads_validation_messages(problems: list[fa.Problem], message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        stack_leads(problems, [1])

@@ -568,15 +568,3 @@ def test_router_refuses_fair_shares_with_different_histories() -> None:
     with pytest.raises(ValidationError, match="same `received`"):
         Router(sample, [fa.FairShare(0.1, received=np.zeros(4)), fa.FairShare(0.2, received=np.ones(4))])
 
-
-def test_stacked_keeps_per_pair_effort_of_either_batch() -> None:
-    from fairassign.router import _stacked
-
-    first = fa.Problem(score=[[1.0, 2.0], [3.0, np.nan]], capacity=[5, 5], effort=[[1.0, 2.0], [3.0, 0.0]])
-    second = fa.Problem(score=[[4.0, 5.0]], capacity=[7, 8], effort=[2.0], value=[6.0])
-    both = _stacked(first, second)
-    assert both.n_leads == 3 and both.effort_kind == "pair"
-    np.testing.assert_array_equal(both.capacity, [7.0, 8.0])
-    np.testing.assert_array_equal(both.value, [1.0, 1.0, 6.0])
-    np.testing.assert_array_equal(both.pair_score, [1.0, 2.0, 3.0, 4.0, 5.0])
-    np.testing.assert_array_equal(both.pair_effort, [1.0, 2.0, 3.0, 2.0, 2.0])

@@ -18,7 +18,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .errors import ValidationError
 
-__all__ = ["Problem"]
+__all__ = ["Problem", "stack_leads"]
 
 EffortKind = Literal["unit", "lead", "pair"]
 
@@ -398,3 +398,29 @@ class Problem:
             f"Problem(n_leads={self.n_leads}, n_reps={self.n_reps}, n_pairs={self.n_pairs}, "
             f"effort={self.effort_kind!r})"
         )
+
+
+def stack_leads(problems: Sequence[Problem], capacity: ArrayLike) -> Problem:
+    """The leads of ``problems``, in order, as one batch over their common reps, with ``capacity``.
+
+    Scores, effort (per pair when any batch has it per pair) and value are kept lead by lead;
+    lead ids restart from 0 (ids may repeat across batches), rep ids are the first batch's.
+    """
+    if not problems:
+        raise ValidationError("problems must hold at least one Problem, got none")
+    n_reps = {problem.n_reps for problem in problems}
+    if len(n_reps) > 1:
+        raise ValidationError(f"problems must share their reps, got batches with {sorted(n_reps)} reps")
+
+    def matrix(problem: Problem, data: NDArray[np.float64]) -> sp.csr_array:
+        return sp.csr_array((data, (problem.pair_lead, problem.pair_rep)), shape=problem.shape)
+
+    score = sp.vstack([matrix(problem, problem.pair_score) for problem in problems], format="csr")
+    effort: Any = None
+    if any(problem.effort_kind == "pair" for problem in problems):
+        effort = sp.vstack([matrix(problem, problem.pair_effort) for problem in problems], format="csr")
+    elif any(problem.lead_effort is not None for problem in problems):
+        effort = np.concatenate([np.ones(problem.n_leads) if problem.lead_effort is None else problem.lead_effort
+                                 for problem in problems])
+    return Problem(score=score, capacity=capacity, effort=effort,
+                   value=np.concatenate([problem.value for problem in problems]), rep_ids=problems[0].rep_ids)

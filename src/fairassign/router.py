@@ -55,7 +55,7 @@ from .constraints import AssignAll, Constraint, CountBand, FairShare, Forbid, Pi
 from .errors import ValidationError
 from .linear import LinearModel, build_linear_model
 from .over_time.history import period_received
-from .problem import Problem
+from .problem import Problem, stack_leads
 from .result import Result, Status
 from .rules import Rules, bind
 
@@ -148,31 +148,7 @@ def _positive_int(name: str, given: Any, *, allow_none: bool) -> int | None:
 
 def _with_capacity(problem: Problem, capacity: NDArray[np.float64]) -> Problem:
     """The same candidate list with another capacity vector."""
-    if np.array_equal(problem.capacity, capacity):
-        return problem
-    score = sp.csr_array((problem.pair_score, (problem.pair_lead, problem.pair_rep)), shape=problem.shape)
-    effort: Any = None
-    if problem.effort_kind == "pair":
-        effort = sp.csr_array((problem.pair_effort, (problem.pair_lead, problem.pair_rep)), shape=problem.shape)
-    elif problem.lead_effort is not None:
-        effort = problem.lead_effort
-    return Problem(score=score, capacity=capacity, effort=effort, value=problem.value, rep_ids=problem.rep_ids)
-
-
-def _stacked(first: Problem, second: Problem) -> Problem:
-    """The leads of ``first`` then those of ``second`` as one batch (same reps; ``second``'s capacity)."""
-    def matrix(problem: Problem, data: NDArray[np.float64]) -> sp.csr_array:
-        return sp.csr_array((data, (problem.pair_lead, problem.pair_rep)), shape=problem.shape)
-
-    score = sp.vstack([matrix(first, first.pair_score), matrix(second, second.pair_score)], format="csr")
-    effort: Any
-    if "pair" in (first.effort_kind, second.effort_kind):
-        effort = sp.vstack([matrix(first, first.pair_effort), matrix(second, second.pair_effort)], format="csr")
-    else:
-        effort = np.concatenate([np.ones(problem.n_leads) if problem.lead_effort is None else problem.lead_effort
-                                 for problem in (first, second)])
-    return Problem(score=score, capacity=second.capacity, effort=effort,
-                   value=np.concatenate([first.value, second.value]), rep_ids=second.rep_ids)
+    return problem if np.array_equal(problem.capacity, capacity) else stack_leads([problem], capacity)
 
 
 @dataclass(frozen=True, eq=False)
@@ -778,7 +754,7 @@ class Router:
             return False
         window = self._history.problem(start, stop, self.capacity, self.rep_ids)
         if self.refresh_scope == "seen":
-            window = _stacked(self._sample, window)
+            window = stack_leads([self._sample, window], self.capacity)
         remaining = max(self.expected_leads - stop, 1)
         scale = window.n_leads / remaining
         rules = bind(window, self._lp_constraints if self._fair_in_lp else
