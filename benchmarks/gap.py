@@ -168,9 +168,14 @@ def write_reference(path: Path, known: dict[str, tuple[float | None, float | Non
 
 def _merge(old: tuple[float | None, float | None], cost: float | None,
            bound: float | None) -> tuple[float | None, float | None]:
-    costs = [c for c in (old[0], cost) if c is not None]
-    bounds = [b for b in (old[1], bound) if b is not None]
-    return (min(costs) if costs else None, max(bounds) if bounds else None)
+    """The better of the known (cost, bound) and a run's; a figure that only differs from the known
+    one within the file's 10 significant digits (an LP bound recomputed, say) keeps the known one."""
+    def better(known: float | None, new: float | None, sign: float) -> float | None:
+        if known is None or new is None:
+            return new if known is None else known
+        return new if sign * (known - new) > 1e-9 * max(abs(known), 1.0) else known
+
+    return better(old[0], cost, 1.0), better(old[1], bound, -1.0)
 
 
 def run_instance(instance: GapInstance, methods: tuple[str, ...], time_limit: float, seed: int,
@@ -305,8 +310,12 @@ def main(argv: list[str] | None = None) -> int:
                 before = known.get(key)
                 rows.extend(run_instance(instance, methods, args.time_limit, args.seed, on_row=write, known=known))
                 if known.get(key) != before:
-                    sources[key] = f"gap.py run {time.strftime('%Y-%m-%d')} (--time-limit {args.time_limit:g})" + (
-                        f"; was {before[0]:g} / {before[1]:g}" if before and None not in before else "")
+                    when = time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+                    limited = ", ".join(m for m in methods if m in LIMITED) or "none"
+                    sources[key] = (f"gap.py run {when} UTC ({', '.join(methods)}; --time-limit "
+                                    f"{args.time_limit:g} for {limited})")
+                    if before and None not in before:
+                        sources[key] += f"; was {before[0]:g} / {before[1]:g}"
                     write_reference(args.reference, known, sources)
     print()
     print_table(rows)

@@ -289,6 +289,18 @@ def test_the_gap_reference_round_trips_and_keeps_sources(tmp_path: Path) -> None
     assert gap.read_reference(tmp_path / "missing.csv") == {}
 
 
+def test_the_gap_reference_keeps_a_figure_a_run_only_recomputes() -> None:
+    import gap
+
+    known = (176614.0, 176469.7038)  # as the file stores it: 10 significant digits
+    # the same LP bound recomputed in full precision is no news; a higher bound or a lower cost is
+    assert gap._merge(known, 176614.0, 176469.70379999) == known
+    assert gap._merge(known, 176615.0, 176469.703801) == known
+    assert gap._merge(known, 176613.0, 176470.5) == (176613.0, 176470.5)
+    assert gap._merge((None, None), 5.0, None) == (5.0, None)
+    assert gap._merge((5.0, 4.0), None, None) == (5.0, 4.0)
+
+
 def test_the_search_stops_at_once_when_the_start_reaches_the_ceiling() -> None:
     problem = fa.Problem(score=[[4.0, 1.0], [3.0, 2.0]], capacity=[2.0, 2.0], effort=[[2.0, 1.0], [1.0, 2.0]])
     rules = bind(problem, [fa.AssignAll()])
