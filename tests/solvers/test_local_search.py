@@ -316,14 +316,24 @@ def test_the_search_stops_at_once_when_the_start_reaches_the_ceiling() -> None:
 def _exchange_from(problem: fa.Problem, rules: fa.rules.Rules, start: np.ndarray, seed: int,
                    max_solves: int | None = None) -> tuple[np.ndarray, float]:
     """:func:`exchange` on the search's view of ``start``; the assignment it gives and its gain."""
-    kept, pairs = local_search._keeps(problem, rules, start)
-    assert kept
-    search = _Search(problem, rules, start, pairs, seed)
+    search = _view(problem, rules, start, seed)
     result = exchange(search.lead, search.rep, search.score, search.effort, search.lead_start, search.capacity,
                       search.count_lower, search.count_upper, search.current, seed=seed, max_solves=max_solves)
+    return _placed(start, search, result.current), result.gain
+
+
+def _view(problem: fa.Problem, rules: fa.rules.Rules, start: np.ndarray, seed: int) -> _Search:
+    """The search's working view of ``start``, which must keep every rule."""
+    kept, pairs = local_search._keeps(problem, rules, start)
+    assert kept
+    return _Search(problem, rules, start, pairs, seed)
+
+
+def _placed(start: np.ndarray, search: _Search, current: np.ndarray) -> np.ndarray:
+    """``start`` with the search's leads on the reps of ``current`` (a candidate per local lead)."""
     rep_of = start.copy()
-    rep_of[search.leads] = search.rep[result.current]
-    return rep_of, result.gain
+    rep_of[search.leads] = search.rep[current]
+    return rep_of
 
 
 @given(case=cases(capacity_only=False), seed=seeds)
@@ -386,17 +396,14 @@ def _restricted_from(problem: fa.Problem, rules: fa.rules.Rules, start: np.ndarr
                      **options: int) -> tuple[np.ndarray, float, np.ndarray]:
     """:func:`restricted` on the search's view of ``start`` at ``price`` (default: the search's
     dual prices); the assignment it gives, its gain, and the pairs it could use per lead."""
-    kept, pairs = local_search._keeps(problem, rules, start)
-    assert kept
-    search = _Search(problem, rules, start, pairs, seed=0)
+    search = _view(problem, rules, start, seed=0)
     held = search.current.copy()
     if price is None:
         search.relaxed_start(local_search.DUAL_STEPS, search.total)
         price = search.dual_price
     result = restricted(search.lead, search.rep, search.score, search.effort, search.lead_start, search.capacity,
                         search.count_lower, search.count_upper, held, price=price, **options)
-    rep_of = start.copy()
-    rep_of[search.leads] = search.rep[result.current]
+    rep_of = _placed(start, search, result.current)
     # the pairs it may use: each lead's per_lead best by reduced score, and the one it held
     per_lead = options.get("per_lead", neighbourhood.RESTRICTED_PER_LEAD)
     reduced = search.score - price[search.rep] * search.effort

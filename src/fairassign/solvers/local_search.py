@@ -661,7 +661,8 @@ def improve(problem: Problem, rules: Rules, rep_of: IntArray, *, seed: int = 0, 
         narrowed = restricted(search.lead, search.rep, search.score, search.effort, search.lead_start,
                               search.capacity, search.count_lower, search.count_upper, best, price=price,
                               deadline=deadline)
-        best, exchanges, stopped = narrowed.current, narrowed.improvements, narrowed.stopped_by_time
+        best, stopped = narrowed.current, narrowed.stopped_by_time
+        exchanges += narrowed.improvements
     if EXCHANGE and iterations > 0 and not stopped and not settled:
         # the tabu search levels off where only a joint reassignment of many leads helps: solve
         # small groups of reps exactly (the neighbourhood module), from its best
